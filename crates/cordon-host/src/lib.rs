@@ -8,7 +8,14 @@
 pub mod accounts;
 pub mod error;
 pub mod identity;
+pub mod meta;
 pub mod mounts;
+pub mod net;
 pub mod open;
+pub mod procfs;
+pub mod target;
+pub mod utmp;
+pub mod walk;
 
 pub use error::Error;
+pub use target::Target;

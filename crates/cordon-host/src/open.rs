@@ -167,3 +167,105 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<SmallFile, Error> {
         noatime: opened.noatime,
     })
 }
+
+/// The flags of every read-only open of the examined system, without `O_NOATIME`.
+fn base_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY
+}
+
+/// Opens `name` in directory `dir` like [`open_regular`]: read-only, no final-symlink following,
+/// `O_NOATIME` where allowed, only a regular file is handed back. Errors are raw errnos, with
+/// `ENOTSUP` standing for "not a regular file" (the caller knows the type from its own `statx`).
+pub fn open_regular_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &std::ffi::CStr) -> Result<OpenedFile, Errno> {
+    let dir = dir.as_fd();
+    let (fd, noatime) = match rustix::fs::openat(dir, name, base_flags() | OFlags::NOATIME, Mode::empty()) {
+        Ok(fd) => (fd, true),
+        Err(Errno::PERM) => (rustix::fs::openat(dir, name, base_flags(), Mode::empty())?, false),
+        Err(e) => return Err(e),
+    };
+    let stat = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(Errno::NOTSUP);
+    }
+    Ok(OpenedFile {
+        file: File::from(fd),
+        noatime,
+        stat,
+    })
+}
+
+/// A directory opened for listing, without following a final symlink and without touching its atime
+/// where the kernel allows.
+#[derive(Debug)]
+pub struct OpenedDir {
+    /// The directory descriptor.
+    pub fd: rustix::fd::OwnedFd,
+    /// False when `O_NOATIME` was refused (listing may update the directory's atime).
+    pub noatime: bool,
+}
+
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
+}
+
+/// Opens directory `name` in `dir` (no final-symlink following, `O_NOATIME` where allowed).
+pub fn open_dir_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &std::ffi::CStr) -> Result<OpenedDir, Errno> {
+    let dir = dir.as_fd();
+    match rustix::fs::openat(dir, name, dir_flags() | OFlags::NOATIME, Mode::empty()) {
+        Ok(fd) => Ok(OpenedDir { fd, noatime: true }),
+        Err(Errno::PERM) => Ok(OpenedDir {
+            fd: rustix::fs::openat(dir, name, dir_flags(), Mode::empty())?,
+            noatime: false,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the root directory of a target (`/`, or the mount point of an image).
+pub fn open_root(root: &Path) -> Result<OpenedDir, Error> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(root, flags | OFlags::NOATIME, Mode::empty()) {
+        Ok(fd) => Ok(OpenedDir { fd, noatime: true }),
+        Err(Errno::PERM) => Ok(OpenedDir {
+            fd: rustix::fs::open(root, flags, Mode::empty()).map_err(|e| Error::io("open", root, e))?,
+            noatime: false,
+        }),
+        Err(e) => Err(Error::io("open", root, e)),
+    }
+}
+
+/// Opens `inner` (a path of the examined system, e.g. `/var/log`) below the target's root
+/// descriptor, resolving symbolic links *inside* that root (`openat2` `RESOLVE_IN_ROOT`, no magic
+/// links): an absolute link in a mounted image points into the image, never at the examiner's own
+/// files. The final component is never followed. `want_dir` selects a directory or a regular file.
+/// Falls back to a plain `openat` relative to the root on kernels without `openat2`.
+pub fn open_in_root<Fd: std::os::fd::AsFd>(
+    root: Fd,
+    inner: &[u8],
+    want_dir: bool,
+) -> Result<(rustix::fd::OwnedFd, bool), Errno> {
+    let root = root.as_fd();
+    let mut rel = inner;
+    while let Some(rest) = rel.strip_prefix(b"/") {
+        rel = rest;
+    }
+    let rel: &[u8] = if rel.is_empty() { b"." } else { rel };
+    let flags = if want_dir { dir_flags() } else { base_flags() };
+    let resolve = rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS;
+    let attempt = |flags: OFlags| match rustix::fs::openat2(root, rel, flags, Mode::empty(), resolve) {
+        Err(Errno::NOSYS) => rustix::fs::openat(root, rel, flags, Mode::empty()),
+        other => other,
+    };
+    let (fd, noatime) = match attempt(flags | OFlags::NOATIME) {
+        Ok(fd) => (fd, true),
+        Err(Errno::PERM) => (attempt(flags)?, false),
+        Err(e) => return Err(e),
+    };
+    if !want_dir {
+        let st = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Errno::NOTSUP);
+        }
+    }
+    Ok((fd, noatime))
+}
