@@ -1,0 +1,40 @@
+//! The command line: global options and the list of subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Incident response for a compromised Linux server: document, preserve, collect, contain, hunt, report.
+#[derive(Debug, Parser)]
+#[command(name = "cordon", version, about, max_term_width = 110)]
+pub struct Cli {
+    /// The case directory (default: $CORDON_CASE, else the current directory or a parent holding case.sqlite).
+    #[arg(long, global = true, env = "CORDON_CASE", value_name = "DIR")]
+    pub case: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, verify and seal a case.
+    #[command(subcommand)]
+    Case(commands::case::CaseCommand),
+    /// Add a line to the case journal ("pulled the network cable at 14:02").
+    Note(commands::note::NoteArgs),
+    /// List the case journal.
+    Journal(commands::journal::JournalArgs),
+    /// Register and list evidence gathered by hand.
+    #[command(subcommand)]
+    Evidence(commands::evidence::EvidenceCommand),
+    /// The case at a glance, and what to do next.
+    Status(commands::status::StatusArgs),
+    /// The response playbook: list, tick off and add tasks.
+    #[command(subcommand)]
+    Task(commands::task::TaskCommand),
+}

@@ -1,0 +1,30 @@
+//! Where the binary talks to the responder. Evidence text goes through `cordon_core::escape_terminal`
+//! before it reaches here; this module only decides the stream.
+
+use std::io::Write as _;
+
+/// Prints an error on stderr.
+pub fn error(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "cordon: error: {msg}");
+}
+
+/// Prints a warning on stderr.
+pub fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "cordon: warning: {msg}");
+}
+
+/// Human-readable byte count.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS.get(unit).copied().unwrap_or("B"))
+    }
+}
