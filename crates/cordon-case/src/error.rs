@@ -66,6 +66,16 @@ pub enum Error {
     /// No task with that id or key.
     #[error("no task {0:?} (see `cordon task list`)")]
     NoSuchTask(String),
+    /// The journal holds entries past the head the case recorded: it was changed outside cordon, and
+    /// appending would hide that.
+    #[error(
+        "the journal holds entries after its recorded head (entry {head}): it was changed outside cordon; \
+         nothing more is appended — run `cordon case verify` and preserve this case as it is"
+    )]
+    JournalTampered {
+        /// The recorded head.
+        head: i64,
+    },
     /// A seal line that cannot be read.
     #[error("not a cordon seal line: {0}")]
     BadSeal(String),

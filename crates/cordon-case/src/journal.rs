@@ -112,6 +112,11 @@ pub(crate) fn append(
         )
         .optional()
         .map_err(Error::sql("read journal head"))?;
+    if let (Some((head, _)), Some((last, _))) = (&recorded, &last_row)
+        && last > head
+    {
+        return Err(Error::JournalTampered { head: *head });
+    }
     let (seq, prev) = match recorded.or(last_row) {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_owned()),

@@ -1,16 +1,26 @@
-//! Where the binary talks to the responder. Evidence text goes through `cordon_core::escape_terminal`
-//! before it reaches here; this module only decides the stream.
+//! Where the binary talks to the responder on stderr. Messages can quote evidence (a hostile file
+//! name in an error), so they are escaped for the terminal here, at the edge.
 
 use std::io::Write as _;
 
+use cordon_core::escape_terminal_str;
+
 /// Prints an error on stderr.
 pub fn error(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "cordon: error: {msg}");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "cordon: error: {}",
+        escape_terminal_str(msg)
+    );
 }
 
 /// Prints a warning on stderr.
 pub fn warn(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "cordon: warning: {msg}");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "cordon: warning: {}",
+        escape_terminal_str(msg)
+    );
 }
 
 /// Human-readable byte count.

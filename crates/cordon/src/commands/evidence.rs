@@ -53,7 +53,7 @@ pub fn run(cmd: &EvidenceCommand, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
 
 fn add(args: &AddArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let mut case = ctx.open_case()?;
-    let mut failed = 0;
+    let mut failed = Vec::new();
     for file in &args.files {
         match case.add_evidence_file(&ctx.clock, &ctx.actor, file, args.note.as_bytes()) {
             Ok(item) => {
@@ -66,16 +66,15 @@ fn add(args: &AddArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
                     escape_terminal(&item.path)
                 )?;
             }
-            Err(e) => {
-                failed += 1;
-                output::error(&format!("{}: {e}", escape_terminal(file.as_os_str().as_bytes())));
-            }
+            Err(e) => failed.push(e.to_string()),
         }
     }
-    if failed > 0 {
+    if !failed.is_empty() {
         anyhow::bail!(
-            "{failed} of {} file(s) could not be added; the others were",
-            args.files.len()
+            "{} of {} file(s) could not be added (any others were): {}",
+            failed.len(),
+            args.files.len(),
+            failed.join("; ")
         );
     }
     Ok(Outcome::Clean)
