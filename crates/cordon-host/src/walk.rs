@@ -102,6 +102,8 @@ pub enum Visit {
     Continue,
     /// Do not descend into this directory.
     SkipDir,
+    /// End the walk now.
+    Stop,
 }
 
 /// Summary of a finished walk.
@@ -135,6 +137,7 @@ pub fn walk<Fd: AsFd>(
         stats: WalkStats::default(),
         ancestors: vec![(meta.dev, meta.ino)],
         max_depth: opts.max_depth.unwrap_or(4096),
+        stopped: false,
     };
     if !noatime {
         walker.stats.atime_touched_dirs += 1;
@@ -152,6 +155,7 @@ struct Walker<'o, 'v> {
     stats: WalkStats,
     ancestors: Vec<((u32, u32), u64)>,
     max_depth: usize,
+    stopped: bool,
 }
 
 impl Walker<'_, '_> {
@@ -170,6 +174,9 @@ impl Walker<'_, '_> {
         };
         let base_len = path.len();
         for name in names {
+            if self.stopped {
+                break;
+            }
             path.truncate(base_len);
             if !path.ends_with(b"/") {
                 path.push(b'/');
@@ -194,6 +201,10 @@ impl Walker<'_, '_> {
                 meta: &child,
                 depth,
             }));
+            if verdict == Visit::Stop {
+                self.stopped = true;
+                break;
+            }
             if !child.is_dir() || verdict == Visit::SkipDir {
                 continue;
             }
