@@ -1,7 +1,12 @@
 //! End-to-end tests of the `cordon` binary: each runs the real, statically linked executable against a
 //! case on a tmpfs (standing in for the responder's USB disk) and checks what a responder would see.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod case_init;
 mod evidence;

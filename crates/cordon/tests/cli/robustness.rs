@@ -84,28 +84,40 @@ fn two_processes_appending_at_once_both_land_in_one_linear_chain() {
 
 #[test]
 fn the_binary_is_fully_static_so_ld_preload_cannot_reach_it() {
-    let bytes = std::fs::read(BIN).unwrap();
-    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
-    assert!(
-        elf.interpreter.is_none(),
-        "cordon has an ELF interpreter: {:?}",
-        elf.interpreter
-    );
-    assert!(
-        elf.libraries.is_empty(),
-        "cordon needs shared libraries: {:?}",
-        elf.libraries
-    );
-    // And it runs with a hostile LD_PRELOAD set, which a dynamic binary would fail to start with.
-    let out = Command::new(BIN)
-        .arg("--version")
-        .env("LD_PRELOAD", "/nonexistent/rootkit.so")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        out.stderr.is_empty(),
-        "the loader was involved: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The test binary's cordon, and the release binary responders carry when it has been built
+    // (scripts/test.sh builds it first).
+    let release = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/x86_64-unknown-linux-gnu/release/cordon");
+    let mut bins = vec![std::path::PathBuf::from(BIN)];
+    if release.exists() {
+        bins.push(release);
+    }
+    for bin in bins {
+        let bytes = std::fs::read(&bin).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        assert!(
+            elf.interpreter.is_none(),
+            "{} has an ELF interpreter: {:?}",
+            bin.display(),
+            elf.interpreter
+        );
+        assert!(
+            elf.libraries.is_empty(),
+            "{} needs shared libraries: {:?}",
+            bin.display(),
+            elf.libraries
+        );
+        // It runs with a hostile LD_PRELOAD set; a dynamic binary would have the loader complain.
+        let out = Command::new(&bin)
+            .arg("--version")
+            .env("LD_PRELOAD", "/nonexistent/rootkit.so")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(
+            out.stderr.is_empty(),
+            "the loader was involved: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
