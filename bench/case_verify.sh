@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Times `cordon case verify` on a case with 100,000 journal entries, side by side with the independent
 # Python verifier (crates/cordon/tests/independent/verify_journal.py, the "third party" of docs/journal.md)
-# on the same case, and prints the ratio. Needs hyperfine (apt-get install hyperfine).
+# on the same case, and prints the ratio. Installs hyperfine when it is missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
+command -v hyperfine >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine >/dev/null; }
 cargo build --release --locked -q -p cordon
 cargo build --release --locked -q -p cordon-case --example fill_journal
 bin=target/x86_64-unknown-linux-gnu/release/cordon

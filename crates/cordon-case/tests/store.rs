@@ -166,3 +166,18 @@ fn bad_kinds_are_refused_and_nothing_is_written() {
     assert!(case.append(&SystemClock, &actor(), "Note With Spaces", b"x", &json!({})).is_err());
     assert_eq!(case.summary().unwrap().entries, 1);
 }
+
+#[test]
+fn the_bundled_sqlite_cannot_load_extensions() {
+    // A static binary must never dlopen (it would load the suspect host's libraries): the bundled
+    // SQLite is compiled without extension loading (.cargo/config.toml sets LIBSQLITE3_FLAGS).
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let opts: Vec<String> = conn
+        .prepare("PRAGMA compile_options")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(opts.iter().any(|o| o == "OMIT_LOAD_EXTENSION"), "{opts:?}");
+}
