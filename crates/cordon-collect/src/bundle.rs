@@ -339,18 +339,6 @@ impl Jsonl {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifest_lines_follow_gnu_escaping() {
-        assert_eq!(manifest_line("ab", b"x/y"), b"ab  x/y\n");
-        assert_eq!(manifest_line("ab", b"a\nb\\c"), b"\\ab  a\\nb\\\\c\n");
-        assert_eq!(manifest_line("ab", b"\xff"), b"ab  \xff\n");
-    }
-}
-
 impl std::io::Write for BundleFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.out.write(buf)?;
@@ -361,5 +349,17 @@ impl std::io::Write for BundleFile {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lines_follow_gnu_escaping() {
+        assert_eq!(manifest_line("ab", b"x/y"), b"ab  x/y\n");
+        assert_eq!(manifest_line("ab", b"a\nb\\c"), b"\\ab  a\\nb\\\\c\n");
+        assert_eq!(manifest_line("ab", b"\xff"), b"ab  \xff\n");
     }
 }

@@ -141,6 +141,11 @@ pub struct CollectOptions {
     /// Write even when the output directory shares storage with the examined system (otherwise
     /// refused: writing there overwrites the deleted files an investigator may still recover).
     pub allow_suspect_storage: bool,
+    /// Record the targets of symbolic links (bodyfile `name -> target`, `link_target` fields).
+    /// Off by default: the kernel updates a symlink's own access time when its target is read
+    /// (`readlink(2)` has no `O_NOATIME`), and the collector must not change the source. When on,
+    /// every such read is counted in the notes.
+    pub read_link_targets: bool,
     /// Name and version of the collecting program, recorded in `host.json`.
     pub tool: String,
 }
@@ -157,6 +162,7 @@ impl CollectOptions {
             cross_mounts: false,
             archive: false,
             allow_suspect_storage: false,
+            read_link_targets: false,
             tool: format!("cordon-collect {}", env!("CARGO_PKG_VERSION")),
         }
     }

@@ -22,6 +22,11 @@ use crate::ctx::{Ctx, Hashed, hash_file};
 use crate::json::{self, Obj};
 use crate::{Error, Tier};
 
+/// Identity of a binary: (st_dev, st_ino, size, mtime).
+pub(crate) type ExeKey = (u64, u64, i64, i64);
+/// A path that could not be read, and why.
+pub(crate) type Failure = Option<(Vec<u8>, Errno)>;
+
 /// One process and its binary's hash.
 pub(crate) struct ProcRecord {
     pub process: Process,
@@ -35,7 +40,7 @@ pub(crate) struct ProcRecord {
 pub(crate) fn read_processes(
     ctx: &mut Ctx<'_>,
     parts: ReadParts,
-) -> Result<(Vec<ProcRecord>, Option<(Vec<u8>, Errno)>), Error> {
+) -> Result<(Vec<ProcRecord>, Failure), Error> {
     let proc_path = Path::new("/proc");
     let proc_fd = match procfs::open_proc(proc_path) {
         Ok(fd) => fd,
@@ -85,9 +90,7 @@ pub(crate) fn read_processes(
     let opened: Vec<_> = records
         .par_iter()
         .map(|r| {
-            if r.process.exe.is_none() {
-                return None;
-            }
+            r.process.exe.as_ref()?;
             Some(procfs::open_exe(&proc_fd, r.process.pid))
         })
         .collect();
@@ -110,7 +113,7 @@ pub(crate) fn read_processes(
             Some(Err(e)) => r.exe_error = Some(e),
         }
     }
-    let hashed: Vec<((u64, u64, i64, i64), std::io::Result<Hashed>)> = to_hash
+    let hashed: Vec<(ExeKey, std::io::Result<Hashed>)> = to_hash
         .into_par_iter()
         .map(|(key, (file, size))| (key, hash_file(file, size, cap)))
         .collect();

@@ -109,11 +109,15 @@ pub(crate) fn walk_root(ctx: &mut Ctx<'_>, write: bool) -> Result<(), Error> {
     let mut fatal: Option<Error> = None;
     let mut executables = Vec::new();
     let mut skipped_dirs = 0u64;
+    let read_links = ctx.opts.read_link_targets;
+    let mut links_read = 0u64;
     let result = walk::walk(&root, b"/", &opts, &mut |ev| {
         let step = (|| -> Result<(), Error> {
             match ev {
                 Event::Entry(e) => {
-                    let link = (e.meta.file_type() == FileType::Symlink)
+                    let is_link = e.meta.file_type() == FileType::Symlink;
+                    links_read += u64::from(is_link && read_links);
+                    let link = (is_link && read_links)
                         .then(|| rustix::fs::readlinkat(e.dir, e.name, Vec::new()).ok())
                         .flatten()
                         .map(std::ffi::CString::into_bytes);
@@ -154,6 +158,7 @@ pub(crate) fn walk_root(ctx: &mut Ctx<'_>, write: bool) -> Result<(), Error> {
     if let Some(e) = fatal {
         return Err(e);
     }
+    ctx.atime_touched += links_read;
     match result {
         Ok(stats) => ctx.atime_touched += stats.atime_touched_dirs,
         Err(e) => ctx.fail_errno(&mut src, b"/", "open", e)?,

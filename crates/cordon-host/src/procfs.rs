@@ -349,13 +349,14 @@ pub fn read_process(proc_fd: &OwnedFd, pid: i32, parts: ReadParts) -> Process {
         Ok(b) => p.cmdline = Some(b),
         Err(e) => note(&mut p, "cmdline", e),
     }
-    if parts.environ {
+    let kthread = p.stat.as_ref().is_some_and(ProcStat::is_kernel_thread);
+    // Kernel threads have no user memory: no environment, no maps, no exe.
+    if parts.environ && !kthread {
         match read_at(d, c"environ") {
             Ok(b) => p.environ = Some(b),
             Err(e) => note(&mut p, "environ", e),
         }
     }
-    let kthread = p.stat.as_ref().is_some_and(ProcStat::is_kernel_thread);
     for (what, slot) in [("exe", &mut p.exe), ("cwd", &mut p.cwd), ("root", &mut p.root)] {
         let Ok(cname) = std::ffi::CString::new(what) else {
             continue;
