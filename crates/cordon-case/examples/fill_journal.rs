@@ -11,8 +11,16 @@ use serde_json::json;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args_os().skip(1);
     let dir = PathBuf::from(args.next().ok_or("usage: fill_journal DIR N")?);
-    let n: u64 = args.next().ok_or("usage: fill_journal DIR N")?.to_string_lossy().parse()?;
-    let actor = Actor { user: "bench".into(), uid: 0, host: "bench".into() };
+    let n: u64 = args
+        .next()
+        .ok_or("usage: fill_journal DIR N")?
+        .to_string_lossy()
+        .parse()?;
+    let actor = Actor {
+        user: "bench".into(),
+        uid: 0,
+        host: "bench".into(),
+    };
     let opts = InitOptions {
         title: "benchmark".into(),
         handler: "bench".into(),

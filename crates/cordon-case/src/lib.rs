@@ -11,6 +11,7 @@
 pub mod case;
 pub mod error;
 pub mod evidence;
+pub mod findings;
 pub mod journal;
 pub mod placement;
 pub mod schema;

@@ -10,8 +10,10 @@ use crate::Error;
 /// `PRAGMA application_id` of a cordon case ("cord").
 pub const APPLICATION_ID: i64 = 0x636f_7264;
 
-/// One migration a schema version; index 0 brings an empty file to version 1.
-const MIGRATIONS: &[&str] = &[r#"
+/// One migration a schema version; index 0 brings an empty file to version 1. Version 2 adds findings
+/// and timeline events.
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -66,7 +68,31 @@ CREATE TABLE task (
     done_by     TEXT,
     journal_seq INTEGER REFERENCES journal(seq)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE finding (
+    id            TEXT PRIMARY KEY,
+    source        TEXT NOT NULL,
+    check_id      TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    target        TEXT NOT NULL,
+    json          TEXT NOT NULL,
+    first_seen    TEXT NOT NULL,
+    last_seen     TEXT NOT NULL,
+    times_seen    INTEGER NOT NULL,
+    journal_seq   INTEGER NOT NULL REFERENCES journal(seq)
+);
+CREATE INDEX finding_severity ON finding(severity_rank);
+CREATE TABLE event (
+    id          INTEGER PRIMARY KEY,
+    time        TEXT NOT NULL,
+    json        TEXT NOT NULL,
+    journal_seq INTEGER NOT NULL REFERENCES journal(seq)
+);
+CREATE INDEX event_time ON event(time);
+"#,
+];
 
 /// The newest schema version this build knows.
 pub fn latest() -> i64 {

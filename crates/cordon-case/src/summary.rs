@@ -16,8 +16,10 @@ pub struct Summary {
     pub evidence_files: i64,
     /// Bytes of evidence.
     pub evidence_bytes: i64,
-    /// Findings recorded, when the case has a findings table (after a hunt).
-    pub findings: Option<i64>,
+    /// Findings recorded.
+    pub findings: i64,
+    /// Timeline events recorded.
+    pub events: i64,
 }
 
 impl Case {
@@ -28,19 +30,14 @@ impl Case {
                 .query_row(sql, [], |r| r.get(0))
                 .map_err(Error::sql("count case contents"))
         };
-        let has_findings =
-            one("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'finding'")? > 0;
         Ok(Summary {
             entries: one("SELECT count(*) FROM journal")?,
             head: self.meta("head_hash")?,
             evidence_items: one("SELECT count(*) FROM evidence")?,
             evidence_files: one("SELECT count(*) FROM evidence_file")?,
             evidence_bytes: one("SELECT coalesce(sum(size), 0) FROM evidence_file")?,
-            findings: if has_findings {
-                Some(one("SELECT count(*) FROM finding")?)
-            } else {
-                None
-            },
+            findings: one("SELECT count(*) FROM finding")?,
+            events: one("SELECT count(*) FROM event")?,
         })
     }
 }

@@ -7,6 +7,10 @@
 pub mod bytes_json;
 pub mod clock;
 pub mod escape;
+pub mod event;
+pub mod finding;
 
 pub use clock::{Clock, FixedClock, SystemClock, format_utc, parse_utc};
 pub use escape::{escape_terminal, escape_terminal_str};
+pub use event::Event;
+pub use finding::{Confidence, Finding, Severity};

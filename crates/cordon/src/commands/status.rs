@@ -1,7 +1,7 @@
 //! `cordon status`: the case at a glance, and the next thing to do.
 
 use clap::Args;
-use cordon_core::{Clock as _, escape_terminal, parse_utc};
+use cordon_core::{Clock as _, Severity, escape_terminal, parse_utc};
 use serde_json::json;
 
 use crate::context::Ctx;
@@ -28,6 +28,7 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let info = case.info()?;
     let tasks = case.tasks()?;
     let summary = case.summary()?;
+    let counts = case.finding_counts()?;
     let now = ctx.clock.now();
     let minutes_since = |t: &str| parse_utc(t).ok().map(|t| (now.as_second() - t.as_second()) / 60);
     let last_update = case.last_of_kinds(UPDATE_KINDS)?;
@@ -45,6 +46,8 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
             "update_due": update_age.or(open_age).is_some_and(|m| m >= UPDATE_EVERY_MIN),
             "evidence_items": summary.evidence_items, "evidence_files": summary.evidence_files,
             "evidence_bytes": summary.evidence_bytes, "findings": summary.findings,
+            "findings_by_severity": counts.iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
+            "timeline_events": summary.events,
             "journal_entries": summary.entries, "journal_head": summary.head,
             "next_task": next.map(|t| json!({"id": t.id, "key": t.key, "title": t.title, "how": t.hint})),
         });
@@ -91,9 +94,18 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         summary.evidence_files,
         output::bytes(u64::try_from(summary.evidence_bytes).unwrap_or(0))
     )?;
-    match summary.findings {
-        Some(n) => writeln!(out, "findings  {n}")?,
-        None => writeln!(out, "findings  none yet (no hunt has run)")?,
+    if summary.findings == 0 {
+        writeln!(out, "findings  none yet")?;
+    } else {
+        let by: Vec<String> = Severity::ALL
+            .iter()
+            .rev()
+            .filter_map(|s| counts.get(s).map(|n| format!("{n} {}", s.as_str())))
+            .collect();
+        writeln!(out, "findings  {} ({})", summary.findings, by.join(", "))?;
+    }
+    if summary.events > 0 {
+        writeln!(out, "timeline  {} event(s)", summary.events)?;
     }
     writeln!(
         out,
