@@ -49,7 +49,7 @@ fn child_appender() {
     let mut i = 0u64;
     loop {
         i += 1;
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             // A multi-row transaction: evidence, its files, custody and the journal entry.
             let rel = format!("evidence/child-{}-{i}", std::process::id());
             std::fs::write(Path::new(&dir).join(&rel), i.to_string()).unwrap();
