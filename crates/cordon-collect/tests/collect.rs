@@ -1,6 +1,11 @@
 //! Integration tests of the collector against the live machine and fixture trees.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -562,4 +567,172 @@ fn link_targets_on_request_touch_only_symlink_atimes_and_say_so() {
             .iter()
             .any(|n| n.contains("access times may have changed"))
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs in a child process (re-executed test binary), under LD_PRELOAD or with dropped privileges.
+
+const CHILD_ENV: &str = "CORDON_COLLECT_CHILD_OUT";
+
+#[test]
+fn child_entry() {
+    let Ok(out) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut opts = CollectOptions::new(Target::live(), out);
+    opts.allow_suspect_storage = true;
+    opts.tiers = tiers(&[Tier::T1, Tier::T3]);
+    let report = collect(&opts, &clock(), &mut |_| {}).unwrap();
+    println!(
+        "CHILD-REPORT partial={} denied={}",
+        report.partial, report.permission_denied
+    );
+}
+
+fn run_child(prefix: &[&str], out: &Path, env: &[(&str, &str)]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("CHILD-REPORT"), "{stdout}");
+    stdout
+}
+
+const HIDE_C: &str = r#"
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+/* A userland rootkit: hides the /proc entry named by HIDE_PID from every readdir caller. */
+static int hidden(const char *name) { const char *h = getenv("HIDE_PID"); return h && strcmp(name, h) == 0; }
+struct dirent *readdir(DIR *d) {
+    static struct dirent *(*real)(DIR *);
+    if (!real) real = dlsym(RTLD_NEXT, "readdir");
+    struct dirent *e;
+    while ((e = real(d)) && hidden(e->d_name)) {}
+    return e;
+}
+struct dirent64 *readdir64(DIR *d) {
+    static struct dirent64 *(*real)(DIR *);
+    if (!real) real = dlsym(RTLD_NEXT, "readdir64");
+    struct dirent64 *e;
+    while ((e = real(d)) && hidden(e->d_name)) {}
+    return e;
+}
+"#;
+
+#[test]
+fn a_process_hidden_from_ps_by_ld_preload_is_still_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("hide.c");
+    let so = dir.path().join("libhide.so");
+    std::fs::write(&c, HIDE_C).unwrap();
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .arg("-ldl")
+        .status()
+        .unwrap();
+    assert!(st.success(), "cc failed");
+    let mut victim = Command::new("sleep").arg("61").spawn().unwrap();
+    let pid = victim.id().to_string();
+    let preload = so.to_str().unwrap();
+
+    // The rootkit works: ps under the preload does not show the process, ps without it does.
+    let ps = |with: bool| {
+        let mut cmd = Command::new("ps");
+        cmd.args(["-e", "-o", "pid="]).env("HIDE_PID", &pid);
+        if with {
+            cmd.env("LD_PRELOAD", preload);
+        }
+        let out = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        out.split_whitespace().any(|p| p == pid)
+    };
+    assert!(ps(false), "ps should list the process without the rootkit");
+    assert!(
+        !ps(true),
+        "the LD_PRELOAD rootkit should hide the process from ps"
+    );
+
+    // cordon (a static binary) under the same preload still lists it.
+    let out = dir.path().join("bundle");
+    run_child(&[], &out, &[("LD_PRELOAD", preload), ("HIDE_PID", &pid)]);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let procs = jsonl(&out, "processes.jsonl");
+    let p = procs
+        .iter()
+        .find(|p| p["pid"].to_string() == pid)
+        .expect("hidden process collected");
+    assert_eq!(p["cmdline"], serde_json::json!(["sleep", "61"]));
+    sha256sum_check(&out);
+}
+
+#[test]
+fn non_root_collects_what_it_can_and_reports_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    for p in [dir.path()] {
+        rustix::fs::chmod(p, rustix::fs::Mode::from_raw_mode(0o777)).unwrap();
+    }
+    let stdout = run_child(
+        &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+        &out,
+        &[],
+    );
+    assert!(stdout.contains("partial=true"), "{stdout}");
+    let errors = jsonl(&out, "errors.jsonl");
+    assert!(errors.iter().any(|e| e["permission_denied"] == true));
+    let procs = jsonl(&out, "processes.jsonl");
+    assert!(procs.len() > 3, "a non-root collector still lists processes");
+    let host: Value = serde_json::from_slice(&std::fs::read(out.join("host.json")).unwrap()).unwrap();
+    assert_eq!(host["collector_privileges"]["root"], false);
+    sha256sum_check(&out);
+}
+
+#[test]
+fn processes_exiting_mid_read_do_not_break_t1() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let kids: Vec<_> = (0..8).map(|_| Command::new("true").spawn().unwrap()).collect();
+                for mut k in kids {
+                    k.wait().unwrap();
+                }
+            }
+        })
+    };
+    for i in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(format!("b{i}"));
+        let mut opts = CollectOptions::new(Target::live(), &out);
+        opts.allow_suspect_storage = true;
+        opts.tiers = tiers(&[Tier::T1]);
+        run(&opts);
+        sha256sum_check(&out);
+        assert!(!jsonl(&out, "processes.jsonl").is_empty());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
 }
