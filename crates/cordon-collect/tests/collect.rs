@@ -676,12 +676,13 @@ fn a_process_hidden_from_ps_by_ld_preload_is_still_collected() {
     // cordon (a static binary) under the same preload still lists it.
     let out = dir.path().join("bundle");
     run_child(&[], &out, &[("LD_PRELOAD", preload), ("HIDE_PID", &pid)]);
+    let victim_pid = victim.id();
     victim.kill().unwrap();
     victim.wait().unwrap();
     let procs = jsonl(&out, "processes.jsonl");
     let p = procs
         .iter()
-        .find(|p| p["pid"].to_string() == pid)
+        .find(|p| p["pid"] == victim_pid)
         .expect("hidden process collected");
     assert_eq!(p["cmdline"], serde_json::json!(["sleep", "61"]));
     sha256sum_check(&out);
@@ -691,9 +692,7 @@ fn a_process_hidden_from_ps_by_ld_preload_is_still_collected() {
 fn non_root_collects_what_it_can_and_reports_partial() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
-    for p in [dir.path()] {
-        rustix::fs::chmod(p, rustix::fs::Mode::from_raw_mode(0o777)).unwrap();
-    }
+    rustix::fs::chmod(dir.path(), rustix::fs::Mode::from_raw_mode(0o777)).unwrap();
     let stdout = run_child(
         &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
         &out,
