@@ -6,6 +6,7 @@
 //! examined system or asks its NSS libraries anything: `/etc/passwd` is parsed, not looked up.
 
 pub mod accounts;
+pub mod dpkg;
 pub mod error;
 pub mod identity;
 pub mod meta;
