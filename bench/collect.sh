@@ -10,8 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-cargo build --release -q -p cordon-collect --example collect
-BIN=target/x86_64-unknown-linux-gnu/release/examples/collect
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p cordon-collect --example collect
+  BIN=target/x86_64-unknown-linux-gnu/release/examples/collect
+fi
 OUT=$(mktemp -d /tmp/cordon-bench.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 command -v hyperfine >/dev/null || { echo "hyperfine not installed" >&2; exit 2; }
