@@ -60,19 +60,40 @@ impl PackageDb {
         db.present = true;
         for pkg in parse_status(&status) {
             if pkg.status.ends_with(" installed") {
+                // Conffiles count as owned even when only a maintainer script created them.
+                for (path, _) in &pkg.conffiles {
+                    db.owners.entry(path.clone()).or_insert_with(|| pkg.name.clone());
+                }
                 db.packages.insert(pkg.name.clone(), pkg);
+            }
+        }
+        // dpkg-divert moves a package's file aside (`/usr/bin/x` → `/usr/bin/x.distrib`); both names
+        // belong to a package. The file holds three lines per diversion: from, to, package.
+        if let Ok(div) = read_in_root(root, b"/var/lib/dpkg/diversions", LIST_CAP) {
+            let lines: Vec<&[u8]> = div.split(|&b| b == b'\n').collect();
+            for chunk in lines.chunks(3) {
+                if let [from, to, pkg] = chunk {
+                    let pkg = String::from_utf8_lossy(pkg).into_owned();
+                    db.owners.entry(from.to_vec()).or_insert_with(|| pkg.clone());
+                    db.owners.entry(to.to_vec()).or_insert(pkg);
+                }
             }
         }
         let Ok(info) = open_in_root(root, b"/var/lib/dpkg/info", true) else {
             db.problems.push("/var/lib/dpkg/info: cannot be opened".into());
             return db;
         };
-        let Ok(mut dir) = rustix::fs::Dir::read_from(&info.0) else { return db };
+        let Ok(mut dir) = rustix::fs::Dir::read_from(&info.0) else {
+            return db;
+        };
         let mut lists = Vec::new();
         while let Some(Ok(entry)) = dir.read() {
             let name = entry.file_name().to_bytes();
             if let Some(stem) = name.strip_suffix(b".list") {
-                lists.push((entry.file_name().to_owned(), String::from_utf8_lossy(stem).into_owned()));
+                lists.push((
+                    entry.file_name().to_owned(),
+                    String::from_utf8_lossy(stem).into_owned(),
+                ));
             }
         }
         for (file, stem) in lists {
@@ -137,14 +158,19 @@ pub fn parse_status(bytes: &[u8]) -> Vec<Package> {
                 if field.eq_ignore_ascii_case(b"Conffiles") {
                     let parts: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|p| !p.is_empty()).collect();
                     if let [path, md5, ..] = parts.as_slice() {
-                        pkg.conffiles.push((path.to_vec(), String::from_utf8_lossy(md5).into_owned()));
+                        pkg.conffiles
+                            .push((path.to_vec(), String::from_utf8_lossy(md5).into_owned()));
                     }
                 }
                 continue;
             }
-            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
             let (name, value) = line.split_at(colon);
-            let value = String::from_utf8_lossy(value.get(1..).unwrap_or_default()).trim().to_owned();
+            let value = String::from_utf8_lossy(value.get(1..).unwrap_or_default())
+                .trim()
+                .to_owned();
             field = name;
             match name {
                 b"Package" => pkg.name = value,
@@ -170,33 +196,46 @@ fn split_paragraphs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         if rest.is_empty() {
             return None;
         }
-        let end = rest.windows(2).position(|w| w == b"\n\n").map_or(rest.len(), |p| p + 1);
+        let end = rest
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .map_or(rest.len(), |p| p + 1);
         let (para, tail) = rest.split_at(end);
         rest = tail;
         Some(para)
     })
 }
 
-fn read_in_root(root: std::os::fd::BorrowedFd<'_>, inner: &[u8], cap: u64) -> Result<Vec<u8>, rustix::io::Errno> {
+fn read_in_root(
+    root: std::os::fd::BorrowedFd<'_>,
+    inner: &[u8],
+    cap: u64,
+) -> Result<Vec<u8>, rustix::io::Errno> {
     use std::io::Read as _;
     let (fd, _) = open_in_root(root, inner, false)?;
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
         .take(cap)
         .read_to_end(&mut bytes)
-        .map_err(|e| e.raw_os_error().map_or(rustix::io::Errno::IO, rustix::io::Errno::from_raw_os_error))?;
+        .map_err(|e| {
+            e.raw_os_error()
+                .map_or(rustix::io::Errno::IO, rustix::io::Errno::from_raw_os_error)
+        })?;
     Ok(bytes)
 }
 
-fn read_at_capped(dir: &rustix::fd::OwnedFd, name: &std::ffi::CStr, cap: u64) -> Result<Vec<u8>, rustix::io::Errno> {
+fn read_at_capped(
+    dir: &rustix::fd::OwnedFd,
+    name: &std::ffi::CStr,
+    cap: u64,
+) -> Result<Vec<u8>, rustix::io::Errno> {
     use std::io::Read as _;
     let opened = crate::open::open_regular_at(dir, name)?;
     let mut bytes = Vec::new();
-    opened
-        .file
-        .take(cap)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.raw_os_error().map_or(rustix::io::Errno::IO, rustix::io::Errno::from_raw_os_error))?;
+    opened.file.take(cap).read_to_end(&mut bytes).map_err(|e| {
+        e.raw_os_error()
+            .map_or(rustix::io::Errno::IO, rustix::io::Errno::from_raw_os_error)
+    })?;
     Ok(bytes)
 }
 

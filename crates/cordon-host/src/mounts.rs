@@ -218,6 +218,51 @@ fn disks_of_dev((major, minor): (u32, u32), out: &mut BTreeSet<String>, depth: u
     }
 }
 
+/// Filesystem types a walk never enters: kernel pseudo filesystems (slow, endless or with side
+/// effects on read) and network filesystems (slow, may hang, and are another machine's evidence).
+pub fn is_pseudo_or_network(fs_type: &str) -> bool {
+    matches!(
+        fs_type,
+        "proc"
+            | "sysfs"
+            | "devtmpfs"
+            | "devpts"
+            | "cgroup"
+            | "cgroup2"
+            | "debugfs"
+            | "tracefs"
+            | "securityfs"
+            | "pstore"
+            | "bpf"
+            | "configfs"
+            | "fusectl"
+            | "mqueue"
+            | "hugetlbfs"
+            | "autofs"
+            | "binfmt_misc"
+            | "rpc_pipefs"
+            | "nfsd"
+            | "nsfs"
+            | "efivarfs"
+            | "selinuxfs"
+            | "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "9p"
+            | "afs"
+            | "davfs"
+            | "ceph"
+            | "glusterfs"
+            | "lustre"
+            | "gfs2"
+            | "ocfs2"
+            | "fuse.sshfs"
+    )
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

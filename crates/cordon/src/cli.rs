@@ -25,6 +25,10 @@ pub enum Command {
     /// Create, verify and seal a case.
     #[command(subcommand)]
     Case(commands::case::CaseCommand),
+    /// Live response: collect volatile state first, then metadata and files, into an evidence bundle.
+    Collect(commands::collect::CollectArgs),
+    /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
+    Hunt(commands::hunt::HuntArgs),
     /// Add a line to the case journal ("pulled the network cable at 14:02").
     Note(commands::note::NoteArgs),
     /// List the case journal.

@@ -47,6 +47,28 @@ impl Ctx {
         Ok(case)
     }
 
+    /// Opens the case when one is named or found, `None` when the command runs without one. A case
+    /// named explicitly (`--case`, `CORDON_CASE`) that cannot be opened is an error.
+    pub fn try_open_case(&mut self) -> anyhow::Result<Option<Case>> {
+        if self.case_arg.is_some() {
+            return self.open_case().map(Some);
+        }
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        match find_case_dir(None, &cwd) {
+            Ok(dir) => {
+                let case = Case::open(&dir)?;
+                self.case_dir = Some(dir);
+                Ok(Some(case))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// True when standard output is a terminal (colour, progress).
+    pub fn stdout_is_terminal(&self) -> bool {
+        rustix::termios::isatty(std::io::stdout())
+    }
+
     /// Standard output.
     pub fn out(&mut self) -> &mut dyn Write {
         &mut self.out

@@ -23,6 +23,11 @@ pub fn warn(msg: &str) {
     );
 }
 
+/// Prints an informational line on stderr (stdout stays clean for `--json`).
+pub fn info(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "cordon: {}", escape_terminal_str(msg));
+}
+
 /// Human-readable byte count.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -176,6 +176,10 @@ pub fn run(args: &CollectArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         }),
     };
     let registered = case.register_evidence(&ctx.clock, &ctx.actor, &item)?;
+    // The playbook's "collect volatile evidence" step is done once the volatile tiers ran live.
+    if target.is_live() && opts.tiers.contains(&Tier::T1) {
+        case.complete_task(&ctx.clock, &ctx.actor, "collect")?;
+    }
     let out = ctx.out();
     writeln!(
         out,

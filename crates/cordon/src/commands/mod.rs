@@ -1,7 +1,9 @@
 //! One file per subcommand: its clap `Args` and its `run`. The dispatcher is this one `match`.
 
 pub mod case;
+pub mod collect;
 pub mod evidence;
+pub mod hunt;
 pub mod journal;
 pub mod note;
 pub mod status;
@@ -15,6 +17,8 @@ use crate::exit::Outcome;
 pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Case(c) => case::run(c, ctx),
+        Command::Collect(a) => collect::run(a, ctx),
+        Command::Hunt(a) => hunt::run(a, ctx),
         Command::Note(a) => note::run(a, ctx),
         Command::Journal(a) => journal::run(a, ctx),
         Command::Evidence(c) => evidence::run(c, ctx),
