@@ -262,7 +262,6 @@ pub fn is_pseudo_or_network(fs_type: &str) -> bool {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

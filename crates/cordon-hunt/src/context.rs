@@ -61,6 +61,10 @@ impl Ctx {
                 Some(c)
             }
             Ok(None) => None,
+            Err(rustix::io::Errno::NOTSUP) => {
+                self.note(path, "is not a regular file (FIFO, socket or device); not opened");
+                None
+            }
             Err(e) => {
                 self.note(path, &format!("could not be read: {e}"));
                 None

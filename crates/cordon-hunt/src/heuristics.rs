@@ -31,6 +31,7 @@ struct Rule {
     signal: Signal,
     patterns: Vec<Regex>,
     /// Patterns written (a test checks they all compiled).
+    #[cfg_attr(not(test), allow(dead_code))]
     written: usize,
 }
 
@@ -316,8 +317,11 @@ pub fn executed_programs(command: &[u8]) -> Vec<Vec<u8>> {
             }
             if w.starts_with(b"-") {
                 // Options of sudo/nice/ionice/chrt that take a value: skip the value too.
-                let takes_value =
-                    after_wrapper && matches!(*w, b"-u" | b"-g" | b"-n" | b"-c" | b"-p" | b"-C" | b"-h" | b"-r" | b"-t");
+                let takes_value = after_wrapper
+                    && matches!(
+                        *w,
+                        b"-u" | b"-g" | b"-n" | b"-c" | b"-p" | b"-C" | b"-h" | b"-r" | b"-t"
+                    );
                 i += if takes_value { 2 } else { 1 };
                 continue;
             }
@@ -366,7 +370,12 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         for r in RULES.iter() {
-            assert_eq!(r.patterns.len(), r.written, "a pattern of {} failed to compile", r.signal.id);
+            assert_eq!(
+                r.patterns.len(),
+                r.written,
+                "a pattern of {} failed to compile",
+                r.signal.id
+            );
         }
     }
 

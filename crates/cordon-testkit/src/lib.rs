@@ -1,6 +1,8 @@
 //! Helpers for cordon's tests: temporary case directories on storage other than the test machine's
 //! root (so `case init` accepts them, as it would a USB stick), and running the built `cordon` binary.
 
+pub mod plant;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -73,4 +75,74 @@ where
         let _ = pipe.write_all(input);
     }
     child.wait_with_output()
+}
+
+/// The clean Debian 12 root used by the tests (`target/debian-root`, or `$CORDON_DEBIAN_ROOT`),
+/// built with `../shared/tools/make-debian-root.sh` when it is not there yet (needs root and the
+/// Debian mirror; about 80 s once, then cached). Concurrent callers wait on a lock file.
+pub fn debian_root() -> std::io::Result<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = match std::env::var_os("CORDON_DEBIAN_ROOT") {
+        Some(r) => PathBuf::from(r),
+        None => workspace.join("target/debian-root"),
+    };
+    if root.join(".complete").exists() {
+        return Ok(root);
+    }
+    let lock = std::fs::File::create(workspace.join("target/.debian-root.lock"))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+    if !root.join(".complete").exists() {
+        let script = workspace.join("../shared/tools/make-debian-root.sh");
+        let status = Command::new("bash")
+            .arg(&script)
+            .arg(&root)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(std::io::Error::other(format!(
+                "{} failed: {status}",
+                script.display()
+            )));
+        }
+    }
+    Ok(root)
+}
+
+/// Copies the parts of a root the hunt reads (configuration, the package database, system program
+/// and unit directories, with the merged-/usr symlinks) into `dest`, for planting.
+pub fn copy_root_for_hunt(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for top in ["bin", "sbin", "lib", "lib64"] {
+        if let Ok(target) = std::fs::read_link(src.join(top)) {
+            std::os::unix::fs::symlink(target, dest.join(top))?;
+        }
+    }
+    for dir in [
+        "etc",
+        "root",
+        "var/lib/dpkg",
+        "var/spool",
+        "usr/bin",
+        "usr/sbin",
+        "usr/lib/systemd",
+        "usr/lib/udev",
+        "usr/lib/modules-load.d",
+    ] {
+        let from = src.join(dir);
+        if !from.exists() {
+            continue;
+        }
+        let to = dest.join(dir);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let status = Command::new("cp").arg("-a").arg(&from).arg(&to).status()?;
+        if !status.success() {
+            return Err(std::io::Error::other(format!("cp -a {} failed", from.display())));
+        }
+    }
+    for dir in ["tmp", "var/tmp", "home", "opt", "var/www", "dev"] {
+        std::fs::create_dir_all(dest.join(dir))?;
+    }
+    Ok(())
 }

@@ -6,7 +6,6 @@
 
 use super::{LaunchPoint, logical_lines};
 use crate::context::Ctx;
-use crate::fs::join;
 
 pub(super) fn read(ctx: &mut Ctx, out: &mut Vec<LaunchPoint>) {
     let mut system_tabs = vec![b"/etc/crontab".to_vec()];
@@ -146,10 +145,7 @@ fn crontab(ctx: &mut Ctx, path: &[u8], system: bool, user: Option<Vec<u8>>, out:
                 owner: owner.clone(),
                 evidence: line,
             }),
-            None => ctx.note(
-                &join(path, format!("line {n}").as_bytes()),
-                "not a valid crontab line; skipped",
-            ),
+            None => ctx.note(path, &format!("line {n} is not a valid crontab line; skipped")),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod case_init;
 mod evidence;
+mod hunt;
 mod journal;
 mod journaling;
 mod playbook;
