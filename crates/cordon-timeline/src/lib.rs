@@ -11,6 +11,8 @@
 //! * [`logins`] reads utmp/wtmp/btmp (x86-64 and aarch64 layouts) and lastlog records.
 //! * [`other`] parses dpkg, apt, yum/dnf, auditd, shell histories, journald JSON export, web error logs.
 //! * [`sources`] finds the logs of a target (rotated ones included) and turns them into [`Event`]s.
+//! * [`fs`] is the filesystem timeline (statx: mtime, atime, ctime, birth).
+//! * [`export`] merges and sorts events and writes them as JSONL (Timesketch), CSV or a TSK 3 bodyfile.
 //! * [`detect`] runs detections over the parsed records and produces [`Finding`]s.
 //!
 //! Nothing here prints or reads the clock: times of "now" come in as parameters.
@@ -22,6 +24,8 @@ pub mod auth;
 pub mod civil;
 pub mod detect;
 pub mod error;
+pub mod export;
+pub mod fs;
 pub mod lines;
 pub mod logins;
 pub mod other;

@@ -12,3 +12,15 @@ mod common;
 
 #[path = "timeline/openssh.rs"]
 mod openssh;
+
+#[path = "timeline/apache.rs"]
+mod apache;
+
+#[path = "timeline/logins.rs"]
+mod logins;
+
+#[path = "timeline/hostile.rs"]
+mod hostile;
+
+#[path = "timeline/formats.rs"]
+mod formats;
