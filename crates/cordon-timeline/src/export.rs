@@ -145,10 +145,10 @@ impl Timeline {
         match format {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(w);
-                csv.write_record(CSV_HEADER).map_err(|e| err(e.into()))?;
+                csv.write_record(CSV_HEADER).map_err(|e| err(csv_io(e)))?;
                 for k in &self.keys {
                     if let Some(e) = self.event_at(k) {
-                        csv.write_record(csv_row(&e)).map_err(|e| err(e.into()))?;
+                        csv.write_record(csv_row(&e)).map_err(|e| err(csv_io(e)))?;
                         n += 1;
                     }
                 }
@@ -201,6 +201,14 @@ impl Timeline {
             }
         }
         Ok(n)
+    }
+}
+
+/// The I/O error inside a CSV error (so a closed pipe stays recognisable as one).
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 

@@ -235,6 +235,101 @@ pub fn write_bodyfile(
     Ok(stats)
 }
 
+/// Mode bits from a bodyfile mode field (`r/rrw-r--r--`, `d/drwxr-xr-x`, `-/-rwsr-xr-x`).
+pub fn mode_from_bodyfile(s: &str) -> u32 {
+    let perms = s.rsplit('/').next().unwrap_or(s);
+    let mut chars = perms.chars();
+    let kind = match chars.next() {
+        Some('d') => 0o040_000,
+        Some('l') => 0o120_000,
+        Some('c') => 0o020_000,
+        Some('b') => 0o060_000,
+        Some('p') => 0o010_000,
+        Some('s') => 0o140_000,
+        _ => 0o100_000,
+    };
+    let bits: Vec<char> = chars.collect();
+    let mut mode = kind;
+    for (i, (c, bit)) in bits
+        .iter()
+        .zip([0o400, 0o200, 0o100, 0o040, 0o020, 0o010, 0o004, 0o002, 0o001])
+        .enumerate()
+    {
+        match (i, c) {
+            (_, 'r' | 'w' | 'x') => mode |= bit,
+            (2, 's') => mode |= bit | 0o4000,
+            (2, 'S') => mode |= 0o4000,
+            (5, 's') => mode |= bit | 0o2000,
+            (5, 'S') => mode |= 0o2000,
+            (8, 't') => mode |= bit | 0o1000,
+            (8, 'T') => mode |= 0o1000,
+            _ => {}
+        }
+    }
+    mode
+}
+
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b'%'
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn body_time(s: &[u8]) -> Option<FileTime> {
+    let text = std::str::from_utf8(s).ok()?;
+    let (sec, frac) = text.split_once('.').unwrap_or((text, ""));
+    let sec: i64 = sec.parse().ok()?;
+    if sec == 0 {
+        return None;
+    }
+    let mut nsec = 0u32;
+    for (i, d) in frac.bytes().take(9).enumerate() {
+        nsec += u32::from(d.checked_sub(b'0')?) * 10u32.pow(8 - u32::try_from(i).ok()?);
+    }
+    Some(FileTime { sec, nsec })
+}
+
+/// Parses one TSK 3 bodyfile line (as `cordon collect` writes `bodyfile.txt`); `None` for comments
+/// and lines mactime would skip.
+pub fn parse_bodyfile_line(line: &[u8]) -> Option<FsEntry> {
+    if line.starts_with(b"#") {
+        return None;
+    }
+    let f: Vec<&[u8]> = line.split(|&c| c == b'|').collect();
+    if f.len() != 11 {
+        return None;
+    }
+    let num = |i: usize| -> Option<u64> { std::str::from_utf8(f.get(i)?).ok()?.parse().ok() };
+    Some(FsEntry {
+        path: percent_decode(f.get(1)?),
+        ino: num(2).unwrap_or(0),
+        mode: mode_from_bodyfile(std::str::from_utf8(f.get(3)?).ok()?),
+        uid: u32::try_from(num(4)?).ok()?,
+        gid: u32::try_from(num(5)?).ok()?,
+        size: num(6)?,
+        times: [
+            body_time(f.get(7)?),
+            body_time(f.get(8)?),
+            body_time(f.get(9)?),
+            body_time(f.get(10)?),
+        ],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +341,29 @@ mod tests {
         assert_eq!(out, b"/tmp/a%7Cb%25c%0Ad%FFe%1B[2J caf\xc3\xa9");
         assert_eq!(bodyfile_mode(0o100644), "r/rrw-r--r--");
         assert_eq!(bodyfile_mode(0o040755), "d/drwxr-xr-x");
+    }
+
+    #[test]
+    fn bodyfile_lines_read_back() {
+        let mut line = Vec::new();
+        let times = [
+            None,
+            Some(FileTime {
+                sec: 1_700_000_000,
+                nsec: 0,
+            }),
+            Some(FileTime {
+                sec: 1_700_000_001,
+                nsec: 0,
+            }),
+            None,
+        ];
+        bodyfile_line(b"/tmp/x|y", 42, 0o104755, 0, 0, 9, &times, &mut line);
+        let e = parse_bodyfile_line(line.strip_suffix(b"\n").unwrap()).unwrap();
+        assert_eq!(
+            (e.path.as_slice(), e.ino, e.mode, e.size),
+            (&b"/tmp/x|y"[..], 42, 0o104755, 9)
+        );
+        assert_eq!(e.times, times);
     }
 }

@@ -10,6 +10,7 @@
 //! * [`web`] parses Apache/nginx access logs and recognises attack requests.
 //! * [`logins`] reads utmp/wtmp/btmp (x86-64 and aarch64 layouts) and lastlog records.
 //! * [`other`] parses dpkg, apt, yum/dnf, auditd, shell histories, journald JSON export, web error logs.
+//! * [`setup`] reads the examined system's name, time zone and accounts (as data).
 //! * [`sources`] finds the logs of a target (rotated ones included) and turns them into [`Event`]s.
 //! * [`fs`] is the filesystem timeline (statx: mtime, atime, ctime, birth).
 //! * [`export`] merges and sorts events and writes them as JSONL (Timesketch), CSV or a TSK 3 bodyfile.
@@ -29,6 +30,7 @@ pub mod fs;
 pub mod lines;
 pub mod logins;
 pub mod other;
+pub mod setup;
 pub mod sources;
 pub mod syslog;
 pub mod web;

@@ -29,6 +29,10 @@ pub enum Command {
     Collect(commands::collect::CollectArgs),
     /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
     Hunt(commands::hunt::HuntArgs),
+    /// How did they get in: detections over the logs and login records (brute force → success …).
+    Logs(commands::logs::LogsArgs),
+    /// One merged, time-sorted super timeline: file times, logs, logins (JSONL, CSV, bodyfile).
+    Timeline(commands::timeline::TimelineArgs),
     /// Add a line to the case journal ("pulled the network cable at 14:02").
     Note(commands::note::NoteArgs),
     /// List the case journal.

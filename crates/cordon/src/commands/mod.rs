@@ -5,9 +5,11 @@ pub mod collect;
 pub mod evidence;
 pub mod hunt;
 pub mod journal;
+pub mod logs;
 pub mod note;
 pub mod status;
 pub mod task;
+pub mod timeline;
 
 use crate::cli::{Cli, Command};
 use crate::context::Ctx;
@@ -19,6 +21,8 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Case(c) => case::run(c, ctx),
         Command::Collect(a) => collect::run(a, ctx),
         Command::Hunt(a) => hunt::run(a, ctx),
+        Command::Logs(a) => logs::run(a, ctx),
+        Command::Timeline(a) => timeline::run(a, ctx),
         Command::Note(a) => note::run(a, ctx),
         Command::Journal(a) => journal::run(a, ctx),
         Command::Evidence(c) => evidence::run(c, ctx),

@@ -16,6 +16,7 @@ mod journaling;
 mod playbook;
 mod robustness;
 mod tamper;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
