@@ -126,30 +126,43 @@ pub fn is_gzip_name(name: &[u8]) -> bool {
     name.ends_with(b".gz")
 }
 
-/// Opens a log of the examined system (`local`: the path to open here) through the host crate's safe
-/// open and reads its lines, decompressing `.gz` files (or any file starting with the gzip magic).
+/// Opens a file through the host crate's safe open (regular files only, no final symlink, no atime
+/// change where allowed) and reads its lines like [`read_lines_from`].
 pub fn read_log_lines(
     local: &Path,
     limits: &Limits,
     f: &mut dyn FnMut(u64, &[u8]),
 ) -> Result<LineStats, Error> {
     let opened = cordon_host::open::open_regular(local)?;
-    let mut file = std::io::BufReader::with_capacity(CHUNK, opened.file);
-    let gzip = {
-        use std::io::BufRead as _;
-        let head = file.fill_buf().map_err(|source| Error::Read {
-            path: local.to_owned(),
-            source,
-        })?;
-        head.starts_with(&[0x1f, 0x8b])
-    };
+    read_lines_from(opened.file, local, limits, f)
+}
+
+fn gzip_head(file: &mut std::io::BufReader<std::fs::File>, path: &Path) -> Result<bool, Error> {
+    use std::io::BufRead as _;
+    let head = file.fill_buf().map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(head.starts_with(&[0x1f, 0x8b]))
+}
+
+/// Reads the lines of an opened log, decompressing it when it starts with the gzip magic (rotated
+/// `.gz` logs). `path` names it in errors.
+pub fn read_lines_from(
+    file: std::fs::File,
+    path: &Path,
+    limits: &Limits,
+    f: &mut dyn FnMut(u64, &[u8]),
+) -> Result<LineStats, Error> {
+    let mut file = std::io::BufReader::with_capacity(CHUNK, file);
+    let gzip = gzip_head(&mut file, path)?;
     let result = if gzip {
         for_each_line(MultiGzDecoder::new(file), limits, f)
     } else {
         for_each_line(file, limits, f)
     };
     let mut stats = result.map_err(|source| Error::Read {
-        path: local.to_owned(),
+        path: path.to_owned(),
         source,
     })?;
     stats.gzip = gzip;
@@ -159,15 +172,13 @@ pub fn read_log_lines(
 /// The whole (decompressed, capped) content of a small log, for formats that are not line-based.
 pub fn read_log_bytes(local: &Path, cap: u64) -> Result<(Vec<u8>, bool), Error> {
     let opened = cordon_host::open::open_regular(local)?;
-    let mut file = std::io::BufReader::new(opened.file);
-    let gzip = {
-        use std::io::BufRead as _;
-        let head = file.fill_buf().map_err(|source| Error::Read {
-            path: local.to_owned(),
-            source,
-        })?;
-        head.starts_with(&[0x1f, 0x8b])
-    };
+    read_bytes_from(opened.file, local, cap)
+}
+
+/// [`read_log_bytes`] of an opened file.
+pub fn read_bytes_from(file: std::fs::File, path: &Path, cap: u64) -> Result<(Vec<u8>, bool), Error> {
+    let mut file = std::io::BufReader::new(file);
+    let gzip = gzip_head(&mut file, path)?;
     let mut out = Vec::new();
     let reader: Box<dyn Read> = if gzip {
         Box::new(MultiGzDecoder::new(file))
@@ -178,7 +189,7 @@ pub fn read_log_bytes(local: &Path, cap: u64) -> Result<(Vec<u8>, bool), Error> 
         .take(cap.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|source| Error::Read {
-            path: local.to_owned(),
+            path: path.to_owned(),
             source,
         })?;
     let capped = out.len() as u64 > cap;

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::{self, Auth, Parsed};
 use crate::civil::LocalZone;
 use crate::detect::{Detector, SourceId, render_utmp};
-use crate::lines::{Limits, read_log_bytes, read_log_lines};
+use crate::lines::{Limits, read_bytes_from, read_lines_from, read_log_bytes};
 use crate::logins::{describe, parse_lastlog, parse_utmp};
 use crate::other::{self, AptHistory, History, Rec};
 use crate::syslog::{Resolver, Stamp, YearScan, parse_header, parse_traditional_time};
@@ -128,6 +128,29 @@ pub struct LogFile {
     pub order: i64,
     /// Whose history it is (shell histories).
     pub user: Option<Vec<u8>>,
+    /// The target root the file is opened below (symlinks resolved inside it, `RESOLVE_IN_ROOT`);
+    /// `None` for a file given by hand, opened at `local`.
+    pub root: Option<PathBuf>,
+}
+
+/// Opens a log the safe way: below the target root with links resolved inside it (an absolute link
+/// in a mounted image never reaches the examiner's own files), else at its local path; regular files
+/// only, no final symlink, no atime change where the kernel allows.
+pub fn open_log(file: &LogFile) -> Result<std::fs::File, crate::Error> {
+    match &file.root {
+        Some(root) => {
+            let dir = cordon_host::open::open_root(root)?;
+            let (fd, _) = cordon_host::open::open_in_root(&dir.fd, &file.inner, false)
+                .map_err(|e| crate::Error::Host(cordon_host::Error::io("open", &file.local, e)))?;
+            Ok(std::fs::File::from(fd))
+        }
+        None => Ok(cordon_host::open::open_regular(&file.local)?.file),
+    }
+}
+
+/// True when `inner` is a regular file below the target root (links resolved inside it).
+fn exists_in_root(root: &cordon_host::open::OpenedDir, inner: &[u8]) -> bool {
+    cordon_host::open::open_in_root(&root.fd, inner, false).is_ok()
 }
 
 /// Splits a rotation suffix off a file name: `auth.log.2.gz` → (`auth.log`, -2), `secure-20240420`
@@ -235,6 +258,7 @@ pub fn discover(target: &Target) -> Discovery {
                         family: String::from_utf8_lossy(&family).into_owned(),
                         order,
                         user: None,
+                        root: Some(target.root().to_path_buf()),
                     });
                 }
             }
@@ -257,7 +281,7 @@ pub fn discover(target: &Target) -> Discovery {
     }
     for run in [&b"/run/utmp"[..], b"/var/run/utmp"] {
         let local = target.path(run);
-        if cordon_host::meta::statx_path(&local).is_ok_and(|m| m.is_file()) {
+        if exists_in_root(&root, run) {
             d.files.push(LogFile {
                 inner: run.to_vec(),
                 local,
@@ -265,6 +289,7 @@ pub fn discover(target: &Target) -> Discovery {
                 family: "/run/utmp".into(),
                 order: 0,
                 user: None,
+                root: Some(target.root().to_path_buf()),
             });
             break;
         }
@@ -308,7 +333,7 @@ pub fn discover(target: &Target) -> Discovery {
             let mut inner = home.clone();
             inner.extend_from_slice(rel);
             let local = target.path(&inner);
-            if cordon_host::meta::statx_path(&local).is_ok_and(|m| m.is_file()) {
+            if exists_in_root(&root, &inner) {
                 d.files.push(LogFile {
                     family: String::from_utf8_lossy(&inner).into_owned(),
                     inner,
@@ -316,6 +341,7 @@ pub fn discover(target: &Target) -> Discovery {
                     format: Format::History,
                     order: 0,
                     user: user.clone(),
+                    root: Some(target.root().to_path_buf()),
                 });
             }
         }
@@ -665,8 +691,13 @@ pub fn process(
     report
 }
 
-fn mtime_date(local: &Path, zone: &LocalZone) -> Option<(i64, u32, u32)> {
-    let m = cordon_host::meta::statx_path(local).ok()?.mtime?;
+fn mtime_of(file: &LogFile) -> Option<cordon_host::meta::FileTime> {
+    let f = open_log(file).ok()?;
+    cordon_host::meta::statx_fd(&f).ok()?.mtime
+}
+
+fn mtime_date(file: &LogFile, zone: &LocalZone) -> Option<(i64, u32, u32)> {
+    let m = mtime_of(file)?;
     let ts = Timestamp::new(m.sec, 0).ok()?;
     Some(zone.local_date(ts))
 }
@@ -682,13 +713,13 @@ fn read_syslog(
     // Pass 1: New Years and the last date, for the year of year-less lines.
     let mut scan = YearScan::default();
     let mut traditional = 0u64;
-    read_log_lines(&file.local, &opts.limits, &mut |_, line| {
+    read_lines_from(open_log(file)?, &file.local, &opts.limits, &mut |_, line| {
         if let Some((m, d, _, _)) = parse_traditional_time(line) {
             scan.feed(m, d);
             traditional += 1;
         }
     })?;
-    let mdate = mtime_date(&file.local, &opts.zone).unwrap_or((1970, 1, 1));
+    let mdate = mtime_date(file, &opts.zone).unwrap_or((1970, 1, 1));
     let plan = scan.finish(mdate);
     report.year_inferred = traditional > 0;
     let yum = file.format == Format::Yum;
@@ -698,7 +729,7 @@ fn read_syslog(
     let tz_origin = opts.zone.origin.clone();
     let mut resolver = Resolver::new(&plan, &mut opts.zone);
     let mut rep = std::mem::take(report);
-    let stats = read_log_lines(&file.local, &opts.limits, &mut |no, line| {
+    let stats = read_lines_from(open_log(file)?, &file.local, &opts.limits, &mut |no, line| {
         let (stamp, host, program, pid, message) = if yum {
             match other::yum(line) {
                 Some((month, day, secs, msg)) => (
@@ -795,7 +826,7 @@ fn read_utmp(
     sink: &mut dyn FnMut(Event),
     report: &mut Report,
 ) -> Result<(), crate::Error> {
-    let (bytes, capped) = read_log_bytes(&file.local, opts.max_binary)?;
+    let (bytes, capped) = read_bytes_from(open_log(file)?, &file.local, opts.max_binary)?;
     report.capped = capped;
     let failed = file.format == Format::Btmp;
     let parsed = parse_utmp(&bytes, file.format != Format::Utmp);
@@ -868,7 +899,7 @@ fn read_lastlog(
     report: &mut Report,
 ) -> Result<(), crate::Error> {
     // lastlog is sparse: its apparent size can be huge (uid 4294967294 → 1.2 TB); read at most the cap.
-    let (bytes, capped) = read_log_bytes(&file.local, opts.max_binary)?;
+    let (bytes, capped) = read_bytes_from(open_log(file)?, &file.local, opts.max_binary)?;
     report.capped = capped;
     let (entries, tail) = parse_lastlog(&bytes);
     report.lines = entries.len() as u64;
@@ -922,10 +953,8 @@ fn read_other(
     let host = opts.host.clone();
     let mut apt = AptHistory::default();
     let mut history = History::default();
-    let history_mtime = cordon_host::meta::statx_path(&file.local)
-        .ok()
-        .and_then(|m| m.mtime)
-        .and_then(|m| Timestamp::new(m.sec, i32::try_from(m.nsec).unwrap_or(0)).ok());
+    let history_mtime =
+        mtime_of(file).and_then(|m| Timestamp::new(m.sec, i32::try_from(m.nsec).unwrap_or(0)).ok());
     let zone = &mut opts.zone;
     let mut rep = std::mem::take(report);
     let emit_rec = |rec: Rec, no: u64, rep: &mut Report, sink: &mut dyn FnMut(Event)| {
@@ -944,7 +973,7 @@ fn read_other(
         }
     };
     let mut order = 0u64;
-    let stats = read_log_lines(&file.local, &opts.limits, &mut |no, line| {
+    let stats = read_lines_from(open_log(file)?, &file.local, &opts.limits, &mut |no, line| {
         match format {
             Format::Access => match parse_access(line) {
                 Some(a) => {

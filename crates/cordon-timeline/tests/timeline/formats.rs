@@ -126,6 +126,7 @@ fn journal_json_feeds_the_same_detections() {
         family: "journal".into(),
         order: 0,
         user: None,
+        root: None,
     };
     assert_eq!(file.format, cordon_timeline::sources::Format::JournalJson);
     let mut det = cordon_timeline::detect::Detector::new(Config::new("web01"));

@@ -172,3 +172,37 @@ fn the_target_time_zone_is_used_for_local_times() {
     );
     assert_eq!(attr(&run.events[0], "key"), Some("ED25519 SHA256:x"));
 }
+
+#[test]
+fn links_in_an_image_never_reach_the_examiners_own_files() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join(".bash_history"), b"SECRET-OF-THE-EXAMINER\n").unwrap();
+    std::fs::write(
+        outside.path().join("auth.log"),
+        b"Dec 10 06:55:46 h sshd[1]: Accepted password for SECRET from 1.2.3.4 port 1 ssh2\n",
+    )
+    .unwrap();
+    let root = Root::new();
+    root.write(
+        "/etc/passwd",
+        b"alice:x:1000:1000::/home/alice:/bin/bash\n",
+        MTIME,
+    );
+    std::fs::create_dir_all(root.path().join("home")).unwrap();
+    // Absolute links planted in the image: followed naively they would leave the image.
+    std::os::unix::fs::symlink(outside.path(), root.path().join("home/alice")).unwrap();
+    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("auth.log"),
+        root.path().join("var/log/auth.log"),
+    )
+    .unwrap();
+    let run = run(&root, Config::new("h"));
+    assert!(
+        run.events
+            .iter()
+            .all(|e| !String::from_utf8_lossy(&e.message).contains("SECRET")),
+        "{:?}",
+        run.reports
+    );
+}

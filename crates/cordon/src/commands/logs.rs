@@ -122,6 +122,7 @@ pub fn files_of(
             format: fmt,
             order: 0,
             user: None,
+            root: None,
         });
     }
     Ok((files, notes))
