@@ -1,0 +1,10 @@
+//! Integration tests of cordon-integrity on a real Debian 12 root and on hostile inputs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod packages;
