@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `cordon case verify` on a case with 100,000 journal entries, side by side with the independent
-# Python verifier (crates/cordon/tests/independent/verify_journal.py, the "third party" of docs/journal.md)
+# Python verifier (docs/verify_journal.py, the "third party" of docs/journal.md)
 # on the same case, and prints the ratio. Installs hyperfine when it is missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ target/x86_64-unknown-linux-gnu/release/examples/fill_journal "$work/case" "$N"
 # Each cordon verify appends one entry; both tools then check N+k entries, within 0.1 % of each other.
 hyperfine --warmup 1 --runs 5 --export-json "$work/h.json" \
   -n cordon "$bin --case $work/case case verify" \
-  -n python-verifier "python3 crates/cordon/tests/independent/verify_journal.py $work/case"
+  -n python-verifier "python3 docs/verify_journal.py $work/case"
 python3 - "$work/h.json" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}

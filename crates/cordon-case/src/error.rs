@@ -76,6 +76,11 @@ pub enum Error {
         /// The recorded head.
         head: i64,
     },
+    /// A report section name that is not one of `sections::SECTIONS`.
+    #[error(
+        "no report section {0:?} (summary, scope, impact, root_cause, recovery, lessons, recommendations)"
+    )]
+    NoSuchSection(String),
     /// A seal line that cannot be read.
     #[error("not a cordon seal line: {0}")]
     BadSeal(String),

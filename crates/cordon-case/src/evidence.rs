@@ -7,7 +7,7 @@
 //! that created an item carries a digest of its file list, so `case verify` can tell when a row was
 //! changed behind cordon's back.
 
-use std::io::{Read as _, Write as _};
+use std::io::{Read, Write as _};
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
@@ -143,6 +143,24 @@ pub fn copy_hashing(reader: &mut impl std::io::Read, dest: &Path) -> Result<(Str
         size += n as u64;
     }
     out.sync_all().map_err(Error::io("sync", dest))?;
+    Ok((hex::encode(h.finalize()), size))
+}
+
+/// SHA-256 and size of everything `reader` yields.
+pub fn hash_reader(reader: &mut impl Read) -> Result<(String, u64), std::io::Error> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(buf.get(..n).unwrap_or_default());
+        size += n as u64;
+    }
     Ok((hex::encode(h.finalize()), size))
 }
 

@@ -16,6 +16,7 @@ pub mod journal;
 pub mod placement;
 pub mod schema;
 pub mod seal;
+pub mod sections;
 pub mod summary;
 pub mod tasks;
 pub mod verify;

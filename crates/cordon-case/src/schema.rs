@@ -11,7 +11,7 @@ use crate::Error;
 pub const APPLICATION_ID: i64 = 0x636f_7264;
 
 /// One migration a schema version; index 0 brings an empty file to version 1. Version 2 adds findings
-/// and timeline events.
+/// and timeline events; version 3 the human-written sections of the report.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (
@@ -91,6 +91,15 @@ CREATE TABLE event (
     journal_seq INTEGER NOT NULL REFERENCES journal(seq)
 );
 CREATE INDEX event_time ON event(time);
+"#,
+    r#"
+CREATE TABLE report_section (
+    name        TEXT PRIMARY KEY,
+    text        BLOB NOT NULL,
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT NOT NULL,
+    journal_seq INTEGER NOT NULL REFERENCES journal(seq)
+);
 "#,
 ];
 

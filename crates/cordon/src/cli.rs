@@ -22,6 +22,8 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The first hour in one command: open the case, collect, hunt, sitrep, preliminary report.
+    Triage(commands::triage::TriageArgs),
     /// Create, verify and seal a case.
     #[command(subcommand)]
     Case(commands::case::CaseCommand),
@@ -42,6 +44,10 @@ pub enum Command {
     Evidence(commands::evidence::EvidenceCommand),
     /// The case at a glance, and what to do next.
     Status(commands::status::StatusArgs),
+    /// The short status update for management (every ~30 minutes), journaled as sent.
+    Sitrep(commands::sitrep::SitrepArgs),
+    /// The incident report (md, html, pdf) with an appendix to verify it; `report edit SECTION`.
+    Report(commands::report::ReportArgs),
     /// The response playbook: list, tick off and add tasks.
     #[command(subcommand)]
     Task(commands::task::TaskCommand),

@@ -7,9 +7,12 @@ pub mod hunt;
 pub mod journal;
 pub mod logs;
 pub mod note;
+pub mod report;
+pub mod sitrep;
 pub mod status;
 pub mod task;
 pub mod timeline;
+pub mod triage;
 
 use crate::cli::{Cli, Command};
 use crate::context::Ctx;
@@ -28,5 +31,8 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Evidence(c) => evidence::run(c, ctx),
         Command::Status(a) => status::run(a, ctx),
         Command::Task(c) => task::run(c, ctx),
+        Command::Report(a) => report::run(a, ctx),
+        Command::Sitrep(a) => sitrep::run(a, ctx),
+        Command::Triage(a) => triage::run(a, ctx),
     }
 }

@@ -14,6 +14,7 @@ mod hunt;
 mod journal;
 mod journaling;
 mod playbook;
+mod report;
 mod robustness;
 mod tamper;
 mod timeline;

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::{TestCase, stdout};
 
-const PY_VERIFIER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/independent/verify_journal.py");
+const PY_VERIFIER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_journal.py");
 
 /// A case with some history: notes (one hostile), a task, an evidence file.
 fn case_with_history() -> TestCase {

