@@ -2,7 +2,7 @@
 //! while it was read.
 //!
 //! A file is hashed through one open descriptor: `fstat` before the first read and after the last
-//! one; a different size, mtime or ctime means someone wrote to it meanwhile and the digest describes
+//! one; a different size or mtime means someone wrote to it meanwhile and the digest describes
 //! no state the file was ever in. Such a result is marked `unstable` instead of being trusted.
 
 use std::io::Read;
@@ -128,18 +128,14 @@ pub struct FileDigest {
     pub digests: Digests,
     /// Bytes read.
     pub bytes: u64,
-    /// True when size, mtime or ctime changed between the first and the last read.
+    /// True when size or mtime changed between the first and the last read.
     pub unstable: bool,
 }
 
-fn stamp(st: &rustix::fs::Stat) -> (i64, i64, i64, i64, i64) {
-    (
-        st.st_size,
-        st.st_mtime,
-        i64::from(st.st_mtime_nsec as u32),
-        st.st_ctime,
-        i64::from(st.st_ctime_nsec as u32),
-    )
+/// Size and mtime: what a write changes. (Not ctime: a hard link or chmod made meanwhile changes
+/// it without changing the content.)
+fn stamp(st: &rustix::fs::Stat) -> (i64, i64, i64) {
+    (st.st_size, st.st_mtime, i64::from(st.st_mtime_nsec as u32))
 }
 
 /// Hashes an open regular file from its current offset to the end, with `buf` as scratch space.

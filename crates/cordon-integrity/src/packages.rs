@@ -439,6 +439,15 @@ fn is_system_program_path(p: &[u8]) -> bool {
     .any(|d| p.starts_with(d))
 }
 
+/// True when the mode found has a setuid bit the packaged mode lacks.
+fn setuid_added(item: &VerifyItem) -> bool {
+    let parse = |s: &Option<String>| s.as_deref().and_then(|v| u32::from_str_radix(v, 8).ok());
+    match (parse(&item.expected), parse(&item.actual)) {
+        (Some(want), Some(have)) => have & !want & 0o4000 != 0,
+        _ => false,
+    }
+}
+
 /// The finding for one item, with the JSON-contract fields (`status`, `package`, `version`,
 /// `expected`, `actual`) as attributes.
 pub fn to_finding(item: &VerifyItem, target: &str) -> Finding {
@@ -478,14 +487,20 @@ pub fn to_finding(item: &VerifyItem, target: &str) -> Finding {
             format!("file of {} was replaced by a symbolic link", item.package),
             "see where the link points; reinstall the package",
         ),
-        Status::ModeChanged => (
+        Status::ModeChanged if setuid_added(item) => (
             Severity::High,
-            Confidence::Medium,
+            Confidence::High,
+            format!("a setuid bit was added to a file of {}", item.package),
+            "treat as a privilege-escalation backdoor: restore the packaged mode, find who set it",
+        ),
+        Status::ModeChanged => (
+            Severity::Low,
+            Confidence::Low,
             format!(
                 "permissions of a file of {} differ from the package",
                 item.package
             ),
-            "look for added setuid/setgid bits; restore the packaged mode",
+            "maintainer scripts set some modes (setgid helpers); compare with a clean install",
         ),
         Status::LinkChanged => (
             Severity::High,

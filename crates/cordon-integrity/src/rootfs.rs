@@ -68,7 +68,10 @@ pub fn describe(root: BorrowedFd<'_>, path: &[u8]) -> Lookup {
     let Ok(cname) = CString::new(name) else {
         return Lookup::Error(Errno::INVAL);
     };
-    let dir: OwnedFd = match open_in_root(root, parent, true) {
+    // `parent/.`: the parent itself may be a symlink (`/bin` → `usr/bin`), resolved inside the root.
+    let mut parent_dot = parent.to_vec();
+    parent_dot.extend_from_slice(b"/.");
+    let dir: OwnedFd = match open_in_root(root, &parent_dot, true) {
         Ok((fd, _)) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return Lookup::Missing,
         Err(e) => return Lookup::Error(e),
@@ -93,7 +96,9 @@ pub fn describe(root: BorrowedFd<'_>, path: &[u8]) -> Lookup {
 pub fn lstat(root: impl AsFd, path: &[u8]) -> Result<FileMeta, Errno> {
     let (parent, name) = split_parent(path);
     let cname = CString::new(name).map_err(|_| Errno::INVAL)?;
-    let (dir, _) = open_in_root(root, parent, true)?;
+    let mut parent_dot = parent.to_vec();
+    parent_dot.extend_from_slice(b"/.");
+    let (dir, _) = open_in_root(root, &parent_dot, true)?;
     statx_at(&dir, cname.as_c_str())
 }
 

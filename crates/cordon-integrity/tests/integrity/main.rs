@@ -7,4 +7,5 @@
 )]
 
 mod common;
+mod debs;
 mod packages;
