@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod findings;
 pub mod journal;
 pub mod placement;
+pub mod plan_facts;
 pub mod schema;
 pub mod seal;
 pub mod sections;

@@ -7,6 +7,7 @@
 
 pub mod escape;
 pub mod gather;
+pub mod plan;
 pub mod render;
 pub mod sitrep;
 
@@ -19,6 +20,9 @@ pub enum Error {
     /// Reading the case failed.
     #[error(transparent)]
     Case(#[from] cordon_case::Error),
+    /// The organisation's facts could not be read or written.
+    #[error("{0}")]
+    Plan(String),
     /// A template failed to render (a bug in a template).
     #[error("template {template}: {source}")]
     Template {

@@ -1,5 +1,6 @@
 //! Filling the templates. Autoescaping is chosen by the template's extension: `.html` → HTML,
-//! `.md` → Markdown (our escaper); templates mark nothing as safe that came from the case.
+//! `.md` → Markdown (our escaper), `.txt` → plain text (control characters made visible); templates
+//! mark nothing as safe that came from the case.
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, Value};
@@ -19,6 +20,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("report.md", include_str!("../templates/report.md")),
     ("report.html", include_str!("../templates/report.html")),
     ("sitrep.md", include_str!("../templates/sitrep.md")),
+    ("plan.md", include_str!("../templates/plan.md")),
+    (
+        "comms_customer.txt",
+        include_str!("../templates/comms_customer.txt"),
+    ),
+    ("comms_staff.txt", include_str!("../templates/comms_staff.txt")),
+    (
+        "comms_regulator.txt",
+        include_str!("../templates/comms_regulator.txt"),
+    ),
 ];
 
 fn environment() -> Result<Environment<'static>, Error> {
@@ -28,6 +39,8 @@ fn environment() -> Result<Environment<'static>, Error> {
             AutoEscape::Html
         } else if name.ends_with(".md") {
             AutoEscape::Custom("markdown".into())
+        } else if name.ends_with(".txt") {
+            AutoEscape::Custom("text".into())
         } else {
             AutoEscape::None
         }
@@ -47,6 +60,19 @@ fn environment() -> Result<Environment<'static>, Error> {
                 out.write_str(&escape::markdown(&text))
                     .map_err(minijinja::Error::from)
             }
+        }
+        // Plain text (e-mail drafts): no markup to break, but control and bidirectional characters
+        // are still made visible.
+        AutoEscape::Custom(name) if name == "text" => {
+            if value.is_none() || value.is_undefined() {
+                return Ok(());
+            }
+            let text = value
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
+            out.write_str(&cordon_core::escape_terminal_str(&text).replace("\\n", "\n"))
+                .map_err(minijinja::Error::from)
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
@@ -78,6 +104,9 @@ pub fn render(kind: &'static str, medium: Medium, ctx: &serde_json::Value) -> Re
     let env = environment()?;
     let name: &'static str = match (kind, medium) {
         ("sitrep", _) => "sitrep.md",
+        ("comms_customer", _) => "comms_customer.txt",
+        ("comms_staff", _) => "comms_staff.txt",
+        ("comms_regulator", _) => "comms_regulator.txt",
         (_, Medium::Html) => "report.html",
         (_, Medium::Markdown) => "report.md",
     };
@@ -90,4 +119,43 @@ pub fn render(kind: &'static str, medium: Medium, ctx: &serde_json::Value) -> Re
             template: name,
             source,
         })
+}
+
+/// Renders the Incident Response Plan for `facts`; the facts themselves go in verbatim as a TOML
+/// block (marked safe: inside a code fence Markdown escaping would corrupt them).
+pub fn render_plan(facts: &crate::plan::OrgFacts, now: &str) -> Result<String, Error> {
+    let env = environment()?;
+    let toml = facts.to_toml()?;
+    if toml.contains("```") {
+        return Err(Error::Plan(
+            "a fact contains ``` which would end the facts block; remove it".into(),
+        ));
+    }
+    let c = |title: &str, c: &Option<crate::plan::Contact>| serde_json::json!({"title": title, "c": c.clone().unwrap_or_default()});
+    let roles = serde_json::json!([
+        c("Incident lead", &facts.incident_lead),
+        c("Deputy", &facts.deputy),
+        c("Management", &facts.management),
+        c("Legal counsel", &facts.legal),
+        c("Communications", &facts.communications),
+        c("IR retainer", &facts.retainer),
+        c("Law enforcement", &facts.law_enforcement),
+        c("Insurer", &facts.insurer),
+    ]);
+    let ctx = minijinja::context! {
+        f => Value::from(Serde(facts)),
+        roles => Value::from(Serde(&roles)),
+        tool => format!("cordon {}", env!("CARGO_PKG_VERSION")),
+        generated_at => now,
+        marker => Value::from_safe_string(crate::plan::FACTS_MARKER.to_owned()),
+        facts_toml => Value::from_safe_string(toml),
+    };
+    let tmpl = env.get_template("plan.md").map_err(|source| Error::Template {
+        template: "plan.md",
+        source,
+    })?;
+    tmpl.render(ctx).map_err(|source| Error::Template {
+        template: "plan.md",
+        source,
+    })
 }

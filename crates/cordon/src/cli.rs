@@ -48,6 +48,11 @@ pub enum Command {
     Sitrep(commands::sitrep::SitrepArgs),
     /// The incident report (md, html, pdf) with an appendix to verify it; `report edit SECTION`.
     Report(commands::report::ReportArgs),
+    /// Draft a message to customers, staff or the regulator from the case's facts.
+    Comms(commands::comms::CommsArgs),
+    /// The Incident Response Plan: write it from the organisation's facts, check what is missing.
+    #[command(subcommand)]
+    Plan(commands::plan::PlanCommand),
     /// The response playbook: list, tick off and add tasks.
     #[command(subcommand)]
     Task(commands::task::TaskCommand),

@@ -43,6 +43,9 @@ pub struct InitArgs {
     /// Create the case even on the suspect system's own storage (journaled as a warning).
     #[arg(long)]
     pub allow_suspect_disk: bool,
+    /// An Incident Response Plan from `cordon plan init`: its contacts and deadlines seed the case.
+    #[arg(long, value_name = "PLAN.md")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `cordon case verify`
@@ -69,8 +72,20 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         suspect_root: args.suspect_root.clone(),
         allow_suspect_disk: args.allow_suspect_disk,
     };
-    let case = Case::init(&args.dir, &opts, &ctx.clock, &ctx.actor)?;
+    // Read the plan before creating anything, so a bad plan leaves no half-made case behind.
+    let plan = match &args.plan {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Some(cordon_report::plan::OrgFacts::from_plan(&text)?)
+        }
+        None => None,
+    };
+    let mut case = Case::init(&args.dir, &opts, &ctx.clock, &ctx.actor)?;
     ctx.case_dir = Some(args.dir.clone());
+    if let Some(facts) = &plan {
+        let json = serde_json::to_value(facts)?;
+        case.load_plan(&ctx.clock, &ctx.actor, &json, &plan_tasks(facts))?;
+    }
     let info = case.info()?;
     let dir = escape_terminal(args.dir.as_os_str().as_bytes());
     if args.allow_suspect_disk && case.last_of_kinds(&["warning"])?.is_some() {
@@ -84,6 +99,51 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     writeln!(out, "  handler: {}", escape_terminal(info.handler.as_bytes()))?;
     writeln!(out, "next: export CORDON_CASE={dir}; cordon status")?;
     Ok(Outcome::Clean)
+}
+
+/// The tasks a plan adds to the playbook: the calls and deadlines it names.
+fn plan_tasks(f: &cordon_report::plan::OrgFacts) -> Vec<String> {
+    let who = |c: &Option<cordon_report::plan::Contact>| {
+        c.as_ref().and_then(|c| {
+            c.name.clone().map(|n| {
+                format!(
+                    "{n}{}",
+                    c.phone.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+                )
+            })
+        })
+    };
+    let mut out = Vec::new();
+    if let Some(r) = who(&f.retainer) {
+        out.push(format!(
+            "Call the incident-response retainer {r} and give them the case id"
+        ));
+    }
+    if let Some(i) = who(&f.insurer) {
+        out.push(format!("Call the cyber insurer {i} before engaging paid help"));
+    }
+    if let Some(reg) = &f.regulator
+        && let Some(name) = &reg.name
+    {
+        let hours = reg.deadline_hours.unwrap_or(72);
+        out.push(format!(
+            "Decide with legal whether to notify {name}: the deadline is {hours} hours after detection"
+        ));
+    }
+    if let Some(m) = who(&f.management) {
+        let every = f
+            .escalation
+            .as_ref()
+            .and_then(|e| e.update_every_minutes)
+            .unwrap_or(30);
+        out.push(format!("Brief {m} every {every} minutes (cordon sitrep)"));
+    }
+    if let Some(l) = who(&f.law_enforcement) {
+        out.push(format!(
+            "Decide with legal and management whether to report to {l}"
+        ));
+    }
+    out
 }
 
 fn verify(args: &VerifyArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {

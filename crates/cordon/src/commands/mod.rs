@@ -2,11 +2,13 @@
 
 pub mod case;
 pub mod collect;
+pub mod comms;
 pub mod evidence;
 pub mod hunt;
 pub mod journal;
 pub mod logs;
 pub mod note;
+pub mod plan;
 pub mod report;
 pub mod sitrep;
 pub mod status;
@@ -34,5 +36,7 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Report(a) => report::run(a, ctx),
         Command::Sitrep(a) => sitrep::run(a, ctx),
         Command::Triage(a) => triage::run(a, ctx),
+        Command::Plan(c) => plan::run(c, ctx),
+        Command::Comms(a) => comms::run(a, ctx),
     }
 }

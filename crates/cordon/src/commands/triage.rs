@@ -60,6 +60,7 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
             handler: args.handler.clone().unwrap_or_else(|| ctx.actor.user.clone()),
             suspect_root: args.suspect_root.clone(),
             allow_suspect_disk: args.allow_suspect_disk,
+            plan: None,
         };
         case_cmd::run(&case_cmd::CaseCommand::Init(init), ctx)?;
         ctx.case_arg = Some(args.dir.clone());

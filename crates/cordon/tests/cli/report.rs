@@ -242,3 +242,157 @@ fn sections_written_by_people_are_journaled_and_reach_the_report() {
         assert!(pdf_dir.join("report.html").exists());
     }
 }
+
+const ORG: &str = r#"organisation = "Acme Widgets Ltd"
+customer_channel = "status.acme.example"
+[incident_lead]
+name = "J. Smith"
+phone = "+44 20 0000 0001"
+[deputy]
+name = "K. Jones"
+phone = "+44 20 0000 0002"
+[management]
+name = "L. Boss"
+phone = "+44 20 0000 0003"
+[legal]
+name = "M. Counsel"
+phone = "+44 20 0000 0004"
+[communications]
+name = "N. Press"
+phone = "+44 20 0000 0005"
+[retainer]
+name = "IR Partners"
+phone = "+44 20 0000 0006"
+[law_enforcement]
+name = "Cybercrime unit"
+phone = "101"
+[regulator]
+name = "ICO"
+deadline_hours = 72
+[escalation]
+declare_when = "confirmed unauthorised access"
+severity_matrix = ["SEV1: data exposed", "SEV2: host compromised"]
+[backups]
+location = "offline tapes"
+verification = "monthly test restore"
+[continuity]
+drp = "DRP v3"
+bcp = "BCP 2026"
+"#;
+
+#[test]
+fn the_plan_lists_what_is_missing_seeds_a_case_and_drafts_messages() {
+    let t = crate::TestCase::new();
+    let dir = t.parent.path();
+    // Without facts: an example plan, and a check that says what is missing (exit 1).
+    let example = dir.join("example-plan.md");
+    let out = run_cordon(
+        Path::new(BIN),
+        None,
+        ["plan", "init", "-o", example.to_str().unwrap()],
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("missing: retainer.name/phone"));
+    assert!(stdout(&out).contains("EXAMPLE"));
+
+    // With every fact: a complete plan that hands over to DR/BCP, and a clean check.
+    let org = dir.join("org.toml");
+    std::fs::write(&org, ORG).unwrap();
+    let plan = dir.join("plan.md");
+    let out = run_cordon(
+        Path::new(BIN),
+        None,
+        [
+            "plan",
+            "init",
+            "--org",
+            org.to_str().unwrap(),
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    for part in [
+        "## 2. Roles and contacts",
+        "IR Partners",
+        "## 9. Hand-over to Disaster Recovery and Business Continuity",
+        "DRP v3",
+        "cordon triage",
+    ] {
+        assert!(text.contains(part), "{part} missing from the plan");
+    }
+    let check = run_cordon(
+        Path::new(BIN),
+        None,
+        ["plan", "check", plan.to_str().unwrap()],
+        None,
+    )
+    .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+
+    // A case started with the plan gets its calls and deadlines as tasks.
+    let case = t.parent.case_path("planned");
+    let mut args = vec![
+        "case",
+        "init",
+        case.to_str().unwrap(),
+        "--title",
+        "web01",
+        "--handler",
+        "J. Smith",
+        "--plan",
+        plan.to_str().unwrap(),
+    ];
+    if t.parent.needs_allow {
+        args.push("--allow-suspect-disk");
+    }
+    let out = run_cordon(Path::new(BIN), None, &args, None).unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tasks = stdout(&run_cordon(Path::new(BIN), Some(&case), ["task", "list"], None).unwrap());
+    assert!(
+        tasks.contains("Call the incident-response retainer IR Partners (+44 20 0000 0006)"),
+        "{tasks}"
+    );
+    assert!(tasks.contains("notify ICO: the deadline is 72 hours"), "{tasks}");
+
+    // Drafts for each audience use the case's and the plan's facts, and are journaled.
+    let summary = dir.join("summary.txt");
+    std::fs::write(&summary, "An attacker guessed an SSH password on web01.\x1b[2J").unwrap();
+    run_cordon(
+        Path::new(BIN),
+        Some(&case),
+        ["report", "edit", "summary", "--from", summary.to_str().unwrap()],
+        None,
+    )
+    .unwrap();
+    for (audience, needle) in [
+        ("customer", "Dear customer"),
+        ("staff", "What we ask of you"),
+        ("regulator", "To: ICO"),
+    ] {
+        let out = run_cordon(Path::new(BIN), Some(&case), ["comms", audience], None).unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let draft = stdout(&out);
+        assert!(draft.contains(needle), "{audience}: {draft}");
+        assert!(
+            draft.contains("guessed an SSH password"),
+            "{audience} uses the summary"
+        );
+        assert!(
+            !draft.contains('\x1b'),
+            "control characters escaped in {audience}"
+        );
+    }
+    assert!(
+        stdout(&run_cordon(Path::new(BIN), Some(&case), ["comms", "regulator"], None).unwrap())
+            .contains("Acme Widgets Ltd")
+    );
+    let drafts =
+        stdout(&run_cordon(Path::new(BIN), Some(&case), ["journal", "--kind", "comms"], None).unwrap());
+    assert_eq!(drafts.lines().count(), 4, "{drafts}");
+}
