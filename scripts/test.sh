@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every cordon test on a fresh Debian/Ubuntu machine: installs the Debian packages the tests use
 # (python3 for the independent journal verifier, a C compiler for the LD_PRELOAD rootkit fixture,
-# debootstrap for the clean Debian root fixture), builds the static release binary, then runs the
+# debootstrap for the clean Debian root fixture, debsums as the package-verification peer, procps
+# for the `ps` the rootkit test fools), builds the static release binary, then runs the
 # whole workspace's tests. Needs a Rust toolchain (1.95+) on PATH and root (or sudo) for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ need=()
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v debsums >/dev/null || need+=(debsums)
+command -v ps >/dev/null || need+=(procps)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -q >/dev/null
