@@ -37,7 +37,7 @@ size=$(du -m "$work/auth.log" | cut -f1)
 echo "synthetic auth.log: $lines lines, $size MiB ($reps copies of $real, one day apart)"
 "$ex" "$work/auth.log" syslog
 
-hyperfine --warmup 1 --runs 5 --export-json "$work/parse.json" \
+hyperfine -i --warmup 1 --runs 5 --export-json "$work/parse.json" \
   -n library-parse+detect "$ex $work/auth.log syslog" \
   -n cordon-logs "$bin logs --log $work/auth.log --json > /dev/null" 2>&1 | grep -v '^ *$'
 python3 - "$work/parse.json" "$lines" <<'PY'
