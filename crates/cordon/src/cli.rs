@@ -22,7 +22,7 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The first hour in one command: open the case, collect, hunt, sitrep, preliminary report.
+    /// The first hour in one command: open the case, collect, hunt, read logs, sitrep, preliminary report.
     Triage(commands::triage::TriageArgs),
     /// Create, verify and seal a case.
     #[command(subcommand)]

@@ -1,5 +1,6 @@
 //! `cordon triage DIR`: the first hour in one command. It opens the case on the responder's clean
-//! media, collects evidence in order of volatility, hunts, writes a first sitrep and a preliminary
+//! media, collects evidence in order of volatility, hunts, reads the logs for the way in, writes a
+//! first sitrep and a preliminary
 //! report, and says in plain words what to do next. It stops safely at the first step that fails,
 //! saying what was done; every step is journaled like the command it stands for.
 
@@ -11,7 +12,7 @@ use cordon_case::Case;
 use cordon_core::{Clock as _, Severity, escape_terminal, format_utc};
 use serde_json::json;
 
-use crate::commands::{case as case_cmd, collect, hunt, report, sitrep};
+use crate::commands::{case as case_cmd, collect, hunt, logs, report, sitrep};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::output;
@@ -66,7 +67,7 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         ctx.case_arg = Some(args.dir.clone());
     }
 
-    let steps: [(&str, &Step); 4] = [
+    let steps: [(&str, &Step); 5] = [
         ("collect evidence, most volatile first", &|ctx| {
             collect::run(
                 &collect::CollectArgs {
@@ -92,6 +93,22 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
                     allow: None,
                     no_file_walk: false,
                     list_checks: false,
+                },
+                ctx,
+            )
+        }),
+        ("read the logs for the way in", &|ctx| {
+            logs::run(
+                &logs::LogsArgs {
+                    root: args.root.clone(),
+                    logs: Vec::new(),
+                    log_format: None,
+                    json: false,
+                    min_severity: Severity::High,
+                    incident_start: None,
+                    brute_threshold: 10,
+                    tz: None,
+                    max_log_mib: 8192,
                 },
                 ctx,
             )
@@ -169,7 +186,7 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
 }
 
 fn step(ctx: &mut Ctx, n: usize, what: &str) -> anyhow::Result<()> {
-    writeln!(ctx.out(), "\n== step {n}/5: {what} ==")?;
+    writeln!(ctx.out(), "\n== step {n}/6: {what} ==")?;
     std::io::Write::flush(&mut ctx.out)?;
     Ok(())
 }
