@@ -16,7 +16,10 @@
 pub mod deb;
 pub mod error;
 pub mod hash;
+pub mod ioc;
 pub mod packages;
 pub mod rootfs;
+pub mod scan;
+pub mod yara;
 
 pub use error::Error;

@@ -114,9 +114,9 @@ fn debs_catch_a_binary_whose_md5sums_line_was_rewritten() {
 }
 
 fn ar_member(out: &mut Vec<u8>, name: &str, declared: usize, data: &[u8]) {
-    write!(
+    writeln!(
         out,
-        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`",
         name, 0, 0, 0, "100644", declared
     )
     .unwrap();

@@ -9,3 +9,4 @@
 mod common;
 mod debs;
 mod packages;
+mod scan;

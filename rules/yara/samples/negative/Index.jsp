@@ -1,0 +1,3 @@
+<%@ page contentType="text/html" %>
+<% String name = request.getParameter("name"); %>
+<p>Hello <%= org.owasp.encoder.Encode.forHtml(name) %></p>
