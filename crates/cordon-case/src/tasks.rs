@@ -15,7 +15,7 @@ pub const PLAYBOOK: &[(&str, &str, &str)] = &[
     (
         "notify",
         "Notify management and send a status update every 30 minutes",
-        "cordon note --kind communication \"told …\"; cordon case seal and send the line out of band",
+        "cordon sitrep (every 30 minutes); cordon case seal and send the line out of band",
     ),
     (
         "collect",

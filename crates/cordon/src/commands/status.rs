@@ -8,9 +8,6 @@ use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::output;
 
-/// Minutes between status updates to management.
-const UPDATE_EVERY_MIN: i64 = 30;
-
 /// Journal kinds that count as an update to management.
 const UPDATE_KINDS: &[&str] = &["note.communication", "seal", "sitrep"];
 
@@ -20,6 +17,9 @@ pub struct StatusArgs {
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Minutes between status updates to management; an older last update is flagged as due.
+    #[arg(long, value_name = "MIN", default_value_t = 30, env = "CORDON_UPDATE_EVERY")]
+    pub update_every: i64,
 }
 
 /// Runs `cordon status`.
@@ -43,7 +43,7 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
             "tasks_done": done, "tasks_total": tasks.len(),
             "last_update_at": last_update.as_ref().map(|e| &e.time),
             "minutes_since_update": update_age,
-            "update_due": update_age.or(open_age).is_some_and(|m| m >= UPDATE_EVERY_MIN),
+            "update_due": update_age.or(open_age).is_some_and(|m| m >= args.update_every),
             "evidence_items": summary.evidence_items, "evidence_files": summary.evidence_files,
             "evidence_bytes": summary.evidence_bytes, "findings": summary.findings,
             "findings_by_severity": counts.iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
@@ -74,7 +74,7 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     writeln!(out, "playbook  {done}/{} tasks done", tasks.len())?;
     match update_age {
         Some(m) => {
-            let due = if m >= UPDATE_EVERY_MIN {
+            let due = if m >= args.update_every {
                 " — an update to management is due now"
             } else {
                 ""
@@ -83,8 +83,9 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         }
         None => writeln!(
             out,
-            "updates   no update to management yet — send one now, then every {UPDATE_EVERY_MIN} minutes \
-             (cordon case seal; cordon note --kind communication \"…\")"
+            "updates   no update to management yet — send one now, then every {} minutes \
+             (cordon sitrep; cordon note --kind communication \"…\")",
+            args.update_every
         )?,
     }
     writeln!(

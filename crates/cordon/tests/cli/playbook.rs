@@ -50,6 +50,10 @@ fn an_overdue_update_is_flagged() {
         .unwrap();
     let s = t.ok(&["status"]);
     assert!(s.contains("an update to management is due now"), "{s}");
+    // The cadence is configurable: a sitrep resets the clock, and a 0-minute cadence is always due.
+    t.ok(&["sitrep"]);
+    assert!(!t.ok(&["status"]).contains("due now"));
+    assert!(t.ok(&["status", "--update-every", "0"]).contains("due now"));
 }
 
 #[test]
