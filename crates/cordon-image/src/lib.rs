@@ -1,0 +1,29 @@
+//! Acquisition: disk images and physical memory, hashed while they stream.
+//!
+//! * [`source`] opens what is imaged — a block device (`O_RDONLY|O_NOATIME|O_CLOEXEC`, never
+//!   writable) or a regular file — and records its facts (size, sector size, model, serial).
+//! * [`engine`] copies it with large aligned reads on one thread while every hash and the writer run
+//!   on their own; a read error is retried, then bisected down to the sector; unreadable sectors are
+//!   zero-filled and listed in the error map.
+//! * [`sink`] writes the image: plain `dd`-compatible raw bytes or one standard zstd frame, optionally
+//!   split into numbered parts, each output file hashed.
+//! * [`verify`] re-reads the source and the image and compares the hashes.
+//! * [`memory`] writes physical memory as LiME from `/dev/crash`, `/proc/kcore` or `/dev/mem`, and
+//!   when the kernel refuses, says exactly which source failed and why.
+//!
+//! Nothing here prints or reads the clock; callers get values and progress callbacks.
+
+pub mod engine;
+pub mod error;
+pub mod hash;
+pub mod memory;
+pub mod sink;
+pub mod size;
+pub mod source;
+pub mod verify;
+
+pub use engine::{AcquireOptions, Acquired, BadRange, Progress, ReadAt, acquire};
+pub use error::Error;
+pub use hash::Algorithm;
+pub use sink::{OutputFile, SinkOptions};
+pub use source::{Source, SourceKind};
