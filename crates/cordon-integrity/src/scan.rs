@@ -583,3 +583,12 @@ fn live_matches(iocs: &IocSet, label: &str) -> Vec<Finding> {
     }
     out
 }
+
+/// Runs `f` on a pool of `threads` workers (all cores when `None`), so a benchmark can match the
+/// parallelism of the tool it is compared with.
+pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+    match threads.and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok()) {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}

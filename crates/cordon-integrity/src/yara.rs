@@ -144,7 +144,7 @@ pub fn compile(paths: &[PathBuf]) -> Result<RuleSet, Error> {
                 let report = e.to_string();
                 let (line, rule) = locate(&report, &String::from_utf8_lossy(&text));
                 problems.push(format!(
-                    "{origin}{}{}: {}; that rule is left out (the file's other rules are kept)\n{report}",
+                    "{origin}{}{}: {}; that rule is left out (the file's other rules are kept)",
                     line.map(|l| format!(":{l}")).unwrap_or_default(),
                     rule.map(|r| format!(": rule {r}")).unwrap_or_default(),
                     e.title(),
@@ -154,7 +154,7 @@ pub fn compile(paths: &[PathBuf]) -> Result<RuleSet, Error> {
     }
     let warnings = compiler.warnings().len();
     let rules = compiler.build();
-    if ok.is_empty() {
+    if rules.iter().len() == 0 {
         return Err(Error::NoRules {
             what: if problems.is_empty() {
                 "no .yar/.yara files found".to_owned()

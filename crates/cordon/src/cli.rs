@@ -31,6 +31,11 @@ pub enum Command {
     Collect(commands::collect::CollectArgs),
     /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
     Hunt(commands::hunt::HuntArgs),
+    /// Check installed packages against the dpkg database or against original .deb files.
+    #[command(subcommand)]
+    Verify(commands::verify::VerifyCommand),
+    /// Sweep files with YARA rules and IOC lists (hashes, names, addresses).
+    Scan(commands::scan::ScanArgs),
     /// How did they get in: detections over the logs and login records (brute force → success …).
     Logs(commands::logs::LogsArgs),
     /// One merged, time-sorted super timeline: file times, logs, logins (JSONL, CSV, bodyfile).

@@ -182,7 +182,11 @@ fn md5sums_parser_never_panics_on_random_bytes() {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                if seed.is_multiple_of(5) { b'\n' } else { (seed >> 8) as u8 }
+                if seed.is_multiple_of(5) {
+                    b'\n'
+                } else {
+                    (seed >> 8) as u8
+                }
             })
             .collect();
         let _ = parse_md5sums(&bytes);

@@ -184,7 +184,10 @@ fn no_usable_rule_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yar"), "rule x { condition: nope }").unwrap();
     let err = compile(&[dir.path().to_owned()]).unwrap_err().to_string();
-    assert!(err.contains("a.yar:1") && err.contains("rule x"), "{err}");
+    assert!(
+        err.contains("a.yar:1: rule x: unknown identifier `nope`"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
     assert!(
         compile(&[empty.path().to_owned()])

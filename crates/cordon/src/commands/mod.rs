@@ -11,10 +11,12 @@ pub mod note;
 pub mod plan;
 pub mod report;
 pub mod sitrep;
+pub mod scan;
 pub mod status;
 pub mod task;
 pub mod timeline;
 pub mod triage;
+pub mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::context::Ctx;
@@ -26,6 +28,8 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Case(c) => case::run(c, ctx),
         Command::Collect(a) => collect::run(a, ctx),
         Command::Hunt(a) => hunt::run(a, ctx),
+        Command::Verify(c) => verify::run(c, ctx),
+        Command::Scan(a) => scan::run(a, ctx),
         Command::Logs(a) => logs::run(a, ctx),
         Command::Timeline(a) => timeline::run(a, ctx),
         Command::Note(a) => note::run(a, ctx),
