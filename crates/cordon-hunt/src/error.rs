@@ -15,6 +15,14 @@ pub enum Error {
         #[source]
         source: cordon_host::Error,
     },
+    /// A backup cannot be read at all.
+    #[error("backup {path}: {why}")]
+    Backup {
+        /// The backup.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
     /// An allowlist line is malformed.
     #[error("allowlist line {line}: {why}")]
     Allowlist {

@@ -9,14 +9,17 @@
 
 pub mod accounts;
 pub mod allow;
+pub mod backup;
 pub mod catalog;
 pub mod context;
 pub mod error;
 pub mod files;
 pub mod fs;
 pub mod heuristics;
+pub mod indicators;
 pub mod launch;
 pub mod live;
+pub mod preflight;
 
 use std::collections::HashSet;
 

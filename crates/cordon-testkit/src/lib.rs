@@ -81,15 +81,19 @@ where
 /// built with `../shared/tools/make-debian-root.sh` when it is not there yet (needs root and the
 /// Debian mirror; about 80 s once, then cached). Concurrent callers wait on a lock file.
 pub fn debian_root() -> std::io::Result<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = target_dir()?;
+    let workspace = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let root = match std::env::var_os("CORDON_DEBIAN_ROOT") {
         Some(r) => PathBuf::from(r),
-        None => workspace.join("target/debian-root"),
+        None => target.join("debian-root"),
     };
     if root.join(".complete").exists() {
         return Ok(root);
     }
-    let lock = std::fs::File::create(workspace.join("target/.debian-root.lock"))?;
+    let lock = std::fs::File::create(target.join(".debian-root.lock"))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
     if !root.join(".complete").exists() {
         let script = workspace.join("../shared/tools/make-debian-root.sh");
@@ -106,6 +110,24 @@ pub fn debian_root() -> std::io::Result<PathBuf> {
         }
     }
     Ok(root)
+}
+
+/// The cargo target directory the running test binary was built into (found from the binary's own
+/// path, so a test built from another checkout still finds the right one), whose parent is the
+/// workspace.
+fn target_dir() -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // The outermost directory tagged as a cache (cargo tags both `target/` and `target/<triple>/`).
+    exe.ancestors()
+        .filter(|d| d.join("CACHEDIR.TAG").exists())
+        .last()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "{} is not inside a cargo target directory",
+                exe.display()
+            ))
+        })
 }
 
 /// Copies the parts of a root the hunt reads (configuration, the package database, system program

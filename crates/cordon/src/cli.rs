@@ -53,6 +53,11 @@ pub enum Command {
     Sitrep(commands::sitrep::SitrepArgs),
     /// The incident report (md, html, pdf) with an appendix to verify it; `report edit SECTION`.
     Report(commands::report::ReportArgs),
+    /// Check backups for the incident's indicators and name the newest clean one.
+    #[command(subcommand)]
+    Backup(commands::backup::BackupCommand),
+    /// The gate before the rebuilt host goes back on the network.
+    Preflight(commands::preflight::PreflightArgs),
     /// Draft a message to customers, staff or the regulator from the case's facts.
     Comms(commands::comms::CommsArgs),
     /// The Incident Response Plan: write it from the organisation's facts, check what is missing.

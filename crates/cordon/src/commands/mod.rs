@@ -1,5 +1,6 @@
 //! One file per subcommand: its clap `Args` and its `run`. The dispatcher is this one `match`.
 
+pub mod backup;
 pub mod case;
 pub mod collect;
 pub mod comms;
@@ -9,6 +10,7 @@ pub mod journal;
 pub mod logs;
 pub mod note;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod sitrep;
 pub mod scan;
@@ -42,5 +44,7 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Triage(a) => triage::run(a, ctx),
         Command::Plan(c) => plan::run(c, ctx),
         Command::Comms(a) => comms::run(a, ctx),
+        Command::Backup(c) => backup::run(c, ctx),
+        Command::Preflight(a) => preflight::run(a, ctx),
     }
 }

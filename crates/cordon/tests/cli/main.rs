@@ -15,6 +15,7 @@ mod integrity;
 mod journal;
 mod journaling;
 mod playbook;
+mod recover;
 mod report;
 mod robustness;
 mod tamper;
