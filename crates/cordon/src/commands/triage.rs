@@ -1,7 +1,6 @@
 //! `cordon triage DIR`: the first hour in one command. It opens the case on the responder's clean
-//! media, collects evidence in order of volatility, hunts, reads the logs for the way in, writes a
-//! first sitrep and a preliminary
-//! report, and says in plain words what to do next. It stops safely at the first step that fails,
+//! media, collects evidence in order of volatility, hunts, checks the installed packages, reads the
+//! logs for the way in, writes a first sitrep and a preliminary report, and says in plain words what to do next. It stops safely at the first step that fails,
 //! saying what was done; every step is journaled like the command it stands for.
 
 use std::path::PathBuf;
@@ -12,7 +11,7 @@ use cordon_case::Case;
 use cordon_core::{Clock as _, Severity, escape_terminal, format_utc};
 use serde_json::json;
 
-use crate::commands::{case as case_cmd, collect, hunt, logs, report, sitrep};
+use crate::commands::{case as case_cmd, collect, hunt, logs, report, sitrep, verify};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::output;
@@ -67,7 +66,7 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         ctx.case_arg = Some(args.dir.clone());
     }
 
-    let steps: [(&str, &Step); 5] = [
+    let steps: [(&str, &Step); 6] = [
         ("collect evidence, most volatile first", &|ctx| {
             collect::run(
                 &collect::CollectArgs {
@@ -94,6 +93,18 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
                     no_file_walk: false,
                     list_checks: false,
                 },
+                ctx,
+            )
+        }),
+        ("check installed packages against the package database", &|ctx| {
+            verify::run(
+                &verify::VerifyCommand::Packages(verify::VerifyPackagesArgs {
+                    root: args.root.clone(),
+                    debs: None,
+                    packages: Vec::new(),
+                    no_conffiles: true,
+                    json: false,
+                }),
                 ctx,
             )
         }),
@@ -186,7 +197,7 @@ pub fn run(args: &TriageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
 }
 
 fn step(ctx: &mut Ctx, n: usize, what: &str) -> anyhow::Result<()> {
-    writeln!(ctx.out(), "\n== step {n}/6: {what} ==")?;
+    writeln!(ctx.out(), "\n== step {n}/7: {what} ==")?;
     std::io::Write::flush(&mut ctx.out)?;
     Ok(())
 }

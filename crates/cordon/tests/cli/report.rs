@@ -48,12 +48,14 @@ fn triage_of_an_image_tells_the_story_and_its_report_verifies_independently() {
         stderr(&out)
     );
     for step in [
-        "step 1/6",
-        "step 2/6",
-        "step 3/6",
-        "step 4/6",
-        "step 5/6",
-        "step 6/6",
+        "step 1/7",
+        "step 2/7",
+        "step 3/7",
+        "step 4/7",
+        "step 5/7",
+        "step 6/7",
+        "step 7/7",
+        "check installed packages",
         "read the logs for the way in",
         "what to do next",
         "Contain:",
