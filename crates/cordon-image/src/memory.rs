@@ -700,3 +700,105 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod synthetic {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn lime_from_a_synthetic_dev_mem_and_refusals_without_interfaces() {
+        let t = tempfile::tempdir().unwrap();
+        let mem: Vec<u8> = (0..0x30000u32).map(|i| (i / 7) as u8).collect();
+        std::fs::write(t.path().join("mem"), &mem).unwrap();
+        std::fs::write(
+            t.path().join("iomem"),
+            "00000000-00000fff : Reserved\n00001000-00002fff : System RAM\n00010000-0001ffff : System RAM\n",
+        )
+        .unwrap();
+        let paths = MemoryPaths {
+            iomem: t.path().join("iomem"),
+            crash: t.path().join("crash"),
+            kcore: t.path().join("kcore"),
+            mem: t.path().join("mem"),
+            lockdown: t.path().join("lockdown"),
+        };
+        let src = open_memory(&paths).unwrap();
+        assert_eq!(src.kind, MemorySourceKind::Mem);
+        let out = t.path().join("out.lime");
+        let img = write_lime(&src, &out, &mut |_, _| true).unwrap();
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(img.size as usize, bytes.len());
+        assert_eq!(bytes.len(), 32 + 0x2000 + 32 + 0x10000);
+        assert_eq!(
+            &bytes[..32],
+            &lime_header(RamRange {
+                start: 0x1000,
+                end: 0x2fff
+            })
+        );
+        assert_eq!(&bytes[32..32 + 0x2000], &mem[0x1000..0x3000]);
+        let second = 32 + 0x2000;
+        assert_eq!(
+            u32::from_le_bytes(bytes[second..second + 4].try_into().unwrap()),
+            LIME_MAGIC
+        );
+        assert_eq!(&bytes[second + 32..], &mem[0x10000..0x20000]);
+        let mut h = Algorithm::Sha256.hasher();
+        h.update(&bytes);
+        assert_eq!(img.sha256, h.finish());
+        assert!(matches!(
+            write_lime(&src, &out, &mut |_, _| true),
+            Err(Error::Exists { .. })
+        ));
+
+        // A lockdown kernel and no interfaces: every reason is listed.
+        std::fs::write(t.path().join("lockdown"), "none [integrity] confidentiality\n").unwrap();
+        let none = MemoryPaths {
+            mem: t.path().join("nomem"),
+            ..paths
+        };
+        let Err(Error::MemoryRefused { reasons }) = open_memory(&none) else {
+            panic!("expected a refusal");
+        };
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        assert!(reasons[0].contains("lockdown is active (integrity)"));
+        assert!(reasons[1].contains("crash") && reasons[2].contains("kcore") && reasons[3].contains("nomem"));
+    }
+
+    #[test]
+    fn kcore_elf_is_translated_to_physical_addresses() {
+        let t = tempfile::tempdir().unwrap();
+        // ELF64 LE header + two program headers: a note (ignored) and one PT_LOAD for phys 0x1000.
+        let mut f = vec![0u8; 0x2000 + 0x1000];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        f[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        f[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        f[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
+        let ph = 64 + 56;
+        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
+        f[ph + 8..ph + 16].copy_from_slice(&0x2000u64.to_le_bytes());
+        f[ph + 24..ph + 32].copy_from_slice(&0x1000u64.to_le_bytes());
+        f[ph + 40..ph + 48].copy_from_slice(&0x1000u64.to_le_bytes());
+        for (i, b) in f[0x2000..].iter_mut().enumerate() {
+            *b = (i % 249) as u8;
+        }
+        std::fs::write(t.path().join("kcore"), &f).unwrap();
+        std::fs::write(t.path().join("iomem"), "00001000-00001fff : System RAM\n").unwrap();
+        let paths = MemoryPaths {
+            iomem: t.path().join("iomem"),
+            crash: t.path().join("crash"),
+            kcore: t.path().join("kcore"),
+            mem: t.path().join("mem"),
+            lockdown: t.path().join("lockdown"),
+        };
+        let src = open_memory(&paths).unwrap();
+        assert_eq!(src.kind, MemorySourceKind::Kcore);
+        let out = t.path().join("k.lime");
+        write_lime(&src, &out, &mut |_, _| true).unwrap();
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(&bytes[32..], &f[0x2000..]);
+    }
+}

@@ -29,6 +29,10 @@ pub enum Command {
     Case(commands::case::CaseCommand),
     /// Live response: collect volatile state first, then metadata and files, into an evidence bundle.
     Collect(commands::collect::CollectArgs),
+    /// Image a disk, partition or file into the case: hashed while streaming, error map, split, zstd.
+    Image(commands::image::ImageArgs),
+    /// Physical memory as LiME (from /dev/crash, /proc/kcore or /dev/mem), with symbols for analysis.
+    Memory(commands::memory::MemoryArgs),
     /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
     Hunt(commands::hunt::HuntArgs),
     /// Check installed packages against the dpkg database or against original .deb files.

@@ -6,8 +6,10 @@ pub mod collect;
 pub mod comms;
 pub mod evidence;
 pub mod hunt;
+pub mod image;
 pub mod journal;
 pub mod logs;
+pub mod memory;
 pub mod note;
 pub mod plan;
 pub mod preflight;
@@ -30,6 +32,8 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Case(c) => case::run(c, ctx),
         Command::Collect(a) => collect::run(a, ctx),
         Command::Hunt(a) => hunt::run(a, ctx),
+        Command::Image(a) => image::run(a, ctx),
+        Command::Memory(a) => memory::run(a, ctx),
         Command::Verify(c) => verify::run(c, ctx),
         Command::Scan(a) => scan::run(a, ctx),
         Command::Logs(a) => logs::run(a, ctx),

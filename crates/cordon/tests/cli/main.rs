@@ -11,6 +11,7 @@
 mod case_init;
 mod evidence;
 mod hunt;
+mod image;
 mod integrity;
 mod journal;
 mod journaling;
