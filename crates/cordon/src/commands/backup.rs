@@ -32,6 +32,30 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// Package files in the backup that differ from its own package database (files missing from a
+/// backup are not counted: backups legitimately leave paths out).
+fn package_integrity(r: &mut BackupResult) {
+    use cordon_integrity::packages::{Status, VerifyOptions, to_finding, verify_against_db};
+    let opts = VerifyOptions {
+        no_conffiles: true,
+        ..VerifyOptions::default()
+    };
+    match verify_against_db(&r.path, &opts) {
+        Ok(report) => {
+            let target = r.path.display().to_string();
+            r.findings.extend(
+                report
+                    .items
+                    .iter()
+                    .filter(|i| !matches!(i.status, Status::Missing | Status::Unreadable))
+                    .map(|i| to_finding(i, &target))
+                    .filter(|f| f.severity >= Severity::Medium),
+            );
+        }
+        Err(e) => r.notes.push(format!("package integrity not checked: {e}")),
+    }
+}
+
 /// Runs `cordon backup …`.
 pub fn run(cmd: &BackupCommand, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let BackupCommand::Check(args) = cmd;
@@ -48,7 +72,12 @@ pub fn run(cmd: &BackupCommand, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let mut results: Vec<BackupResult> = Vec::new();
     for b in &args.backups {
         match check(b, &indicators, &HuntOptions::default()) {
-            Ok(r) => results.push(r),
+            Ok(mut r) => {
+                if r.kind == "directory" {
+                    package_integrity(&mut r);
+                }
+                results.push(r);
+            }
             Err(e) => output::error(&format!("{e}")),
         }
     }

@@ -1,7 +1,8 @@
 //! `cordon triage DIR`: the first hour in one command. It opens the case on the responder's clean
 //! media, collects evidence in order of volatility, hunts, checks the installed packages, reads the
-//! logs for the way in, writes a first sitrep and a preliminary report, and says in plain words what to do next. It stops safely at the first step that fails,
-//! saying what was done; every step is journaled like the command it stands for.
+//! logs for the way in, writes a first sitrep and a preliminary report, and says in plain words what
+//! to do next. It stops safely at the first step that fails, saying what was done; every step is
+//! journaled like the command it stands for.
 
 use std::path::PathBuf;
 

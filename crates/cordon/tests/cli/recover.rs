@@ -71,6 +71,8 @@ fn backups_are_judged_by_the_incidents_own_indicators_and_preflight_gates_the_re
     for f in ["etc/cron.d/freedesktop_timesync1", "etc/ld.so.preload"] {
         std::fs::copy(web01.join(f), b2.join(f)).unwrap();
     }
+    // And a trojaned program, which only package integrity notices (it is no incident indicator).
+    std::fs::write(b2.join("usr/bin/who"), b"#!/bin/sh\nexec /tmp/.x/kworker\n").unwrap();
     let b3 = work.path().join("web01-2026-11-20");
     cp_a(&web01, &b3);
 
