@@ -15,6 +15,7 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v debsums >/dev/null || need+=(debsums)
 command -v ps >/dev/null || need+=(procps)
+command -v zstd >/dev/null || need+=(zstd)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -q >/dev/null
