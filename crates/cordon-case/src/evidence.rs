@@ -167,26 +167,7 @@ pub fn hash_reader(reader: &mut impl Read) -> Result<(String, u64), std::io::Err
 /// SHA-256 and size of a file on the case media.
 pub fn hash_file(path: &Path) -> Result<(String, u64), Error> {
     let mut f = std::fs::File::open(path).map_err(Error::io("open", path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::Io {
-                    what: "read",
-                    path: path.to_owned(),
-                    source: e,
-                });
-            }
-        };
-        h.update(buf.get(..n).unwrap_or_default());
-        size += n as u64;
-    }
-    Ok((hex::encode(h.finalize()), size))
+    hash_reader(&mut f).map_err(Error::io("read", path))
 }
 
 /// A file name safe to use inside the case (letters, digits, `.`, `-`, `_`; at most 100 bytes).

@@ -458,58 +458,13 @@ fn make_archive(bundle: &mut Bundle, dir: &Path, when: Timestamp) -> Result<Writ
     bundle.finish(out)
 }
 
-/// Filesystem types never walked: kernel pseudo filesystems and network filesystems (walking them
-/// is slow at best and can hang or have side effects at worst).
-pub(crate) fn is_skipped_fs(fs_type: &str) -> bool {
-    matches!(
-        fs_type,
-        "proc"
-            | "sysfs"
-            | "devtmpfs"
-            | "devpts"
-            | "cgroup"
-            | "cgroup2"
-            | "debugfs"
-            | "tracefs"
-            | "securityfs"
-            | "pstore"
-            | "bpf"
-            | "configfs"
-            | "fusectl"
-            | "mqueue"
-            | "hugetlbfs"
-            | "autofs"
-            | "binfmt_misc"
-            | "rpc_pipefs"
-            | "nfsd"
-            | "nsfs"
-            | "efivarfs"
-            | "selinuxfs"
-            | "nfs"
-            | "nfs4"
-            | "cifs"
-            | "smb3"
-            | "smbfs"
-            | "9p"
-            | "afs"
-            | "davfs"
-            | "ceph"
-            | "glusterfs"
-            | "lustre"
-            | "gfs2"
-            | "ocfs2"
-            | "fuse"
-            | "fuseblk"
-    ) || fs_type.starts_with("fuse.")
-}
-
 /// Mount ids of filesystems never walked, from the mount table.
 pub(crate) fn skipped_mounts() -> HashSet<u64> {
     cordon_host::mounts::read_own_mountinfo()
         .map(|mounts| {
             mounts
                 .into_iter()
-                .filter(|m| is_skipped_fs(&m.fs_type))
+                .filter(|m| cordon_host::mounts::is_pseudo_or_network(&m.fs_type))
                 .map(|m| m.id)
                 .collect()
         })

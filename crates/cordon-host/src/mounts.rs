@@ -258,8 +258,9 @@ pub fn is_pseudo_or_network(fs_type: &str) -> bool {
             | "lustre"
             | "gfs2"
             | "ocfs2"
-            | "fuse.sshfs"
-    )
+            | "fuse"
+            | "fuseblk"
+    ) || fs_type.starts_with("fuse.")
 }
 
 #[cfg(test)]
