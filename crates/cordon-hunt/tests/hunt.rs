@@ -227,3 +227,31 @@ fn docs_checks_md_is_in_sync_with_the_code() {
         "docs/checks.md is stale: regenerate it with `cordon hunt --list-checks > docs/checks.md`"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Every parser the hunt feeds (passwd, shadow, group, sudoers, sshd_config, a unit file, a
+    /// crontab, authorized_keys, PAM, udev, the dpkg status and a .list file) gets arbitrary bytes:
+    /// the hunt finishes, never panics, and reports what it could not parse.
+    #[test]
+    fn arbitrary_bytes_in_every_parsed_file_never_break_the_hunt(
+        blobs in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), 12)
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            "etc/passwd", "etc/shadow", "etc/group", "etc/sudoers.d/x", "etc/ssh/sshd_config",
+            "etc/systemd/system/x.service", "etc/cron.d/x", "root/.ssh/authorized_keys", "etc/pam.d/x",
+            "etc/udev/rules.d/x.rules", "var/lib/dpkg/status", "var/lib/dpkg/info/x.list",
+        ];
+        for (path, bytes) in files.iter().zip(&blobs) {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, bytes).unwrap();
+        }
+        let report = hunt(&Target::offline(dir.path()), &HuntOptions::default()).unwrap();
+        for f in &report.findings {
+            proptest::prop_assert!(catalog::is_documented(&f.check), "{}", f.check);
+        }
+    }
+}
