@@ -16,6 +16,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v debsums >/dev/null || need+=(debsums)
 command -v ps >/dev/null || need+=(procps)
 command -v zstd >/dev/null || need+=(zstd)
+command -v tshark >/dev/null || need+=(tshark)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -q >/dev/null

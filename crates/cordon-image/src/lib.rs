@@ -10,13 +10,18 @@
 //! * [`verify`] re-reads the source and the image and compares the hashes.
 //! * [`memory`] writes physical memory as LiME from `/dev/crash`, `/proc/kcore` or `/dev/mem`, and
 //!   when the kernel refuses, says exactly which source failed and why.
+//! * [`capture`] records network traffic as pcapng through an `AF_PACKET` socket ([`pcapng`]
+//!   writes the file), with a small natively compiled filter subset and kernel drop counts.
 //!
 //! Nothing here prints or reads the clock; callers get values and progress callbacks.
 
+pub mod capture;
 pub mod engine;
 pub mod error;
 pub mod hash;
 pub mod memory;
+mod packet_socket;
+pub mod pcapng;
 pub mod sink;
 pub mod size;
 pub mod source;

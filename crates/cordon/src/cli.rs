@@ -33,6 +33,8 @@ pub enum Command {
     Image(commands::image::ImageArgs),
     /// Physical memory as LiME (from /dev/crash, /proc/kcore or /dev/mem), with symbols for analysis.
     Memory(commands::memory::MemoryArgs),
+    /// Network traffic as pcapng through cordon's own AF_PACKET socket, with a small native filter subset.
+    Capture(commands::capture::CaptureArgs),
     /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
     Hunt(commands::hunt::HuntArgs),
     /// Check installed packages against the dpkg database or against original .deb files.

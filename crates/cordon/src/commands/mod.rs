@@ -1,6 +1,7 @@
 //! One file per subcommand: its clap `Args` and its `run`. The dispatcher is this one `match`.
 
 pub mod backup;
+pub mod capture;
 pub mod case;
 pub mod collect;
 pub mod comms;
@@ -34,6 +35,7 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Hunt(a) => hunt::run(a, ctx),
         Command::Image(a) => image::run(a, ctx),
         Command::Memory(a) => memory::run(a, ctx),
+        Command::Capture(a) => capture::run(a, ctx),
         Command::Verify(c) => verify::run(c, ctx),
         Command::Scan(a) => scan::run(a, ctx),
         Command::Logs(a) => logs::run(a, ctx),

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod capture;
 mod case_init;
 mod evidence;
 mod hunt;
