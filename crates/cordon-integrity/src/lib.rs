@@ -13,6 +13,7 @@
 //! Reads go through `cordon_host` (no-atime, no-follow opens resolved inside the target's root).
 //! Nothing here prints or reads the clock; results are values the binary prints and stores.
 
+pub mod baseline;
 pub mod deb;
 pub mod error;
 pub mod hash;

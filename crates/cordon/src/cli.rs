@@ -42,6 +42,9 @@ pub enum Command {
     Verify(commands::verify::VerifyCommand),
     /// Sweep files with YARA rules and IOC lists (hashes, names, addresses).
     Scan(commands::scan::ScanArgs),
+    /// Record a tree (hashes, modes, owners, times, capabilities) or list what changed since.
+    #[command(subcommand)]
+    Baseline(commands::baseline::BaselineCommand),
     /// How did they get in: detections over the logs and login records (brute force → success …).
     Logs(commands::logs::LogsArgs),
     /// One merged, time-sorted super timeline: file times, logs, logins (JSONL, CSV, bodyfile).

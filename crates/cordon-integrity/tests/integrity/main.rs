@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod baseline;
 mod common;
 mod debs;
 mod packages;

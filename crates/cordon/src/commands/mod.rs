@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod capture;
+pub mod baseline;
 pub mod case;
 pub mod collect;
 pub mod comms;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Capture(a) => capture::run(a, ctx),
         Command::Verify(c) => verify::run(c, ctx),
         Command::Scan(a) => scan::run(a, ctx),
+        Command::Baseline(c) => baseline::run(c, ctx),
         Command::Logs(a) => logs::run(a, ctx),
         Command::Timeline(a) => timeline::run(a, ctx),
         Command::Note(a) => note::run(a, ctx),

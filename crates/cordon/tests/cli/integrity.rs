@@ -228,3 +228,58 @@ fn scan_with_own_rules_and_iocs_finds_planted_files_and_skips_itself() {
     let out = t.run(&["scan", "--root", tree.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn baseline_create_then_diff_lists_what_changed() {
+    let t = TestCase::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("srv");
+    std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+    std::fs::write(tree.join("usr/bin/app"), b"v1").unwrap();
+    std::fs::write(tree.join("usr/bin/keep"), b"same").unwrap();
+    let base = tmp.path().join("srv.baseline.zst");
+    let out = t.run(&[
+        "baseline",
+        "create",
+        "--root",
+        tree.to_str().unwrap(),
+        "-o",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Unchanged: clean.
+    let out = t.run(&[
+        "baseline",
+        "diff",
+        base.to_str().unwrap(),
+        "--root",
+        tree.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).is_empty());
+    replace(&tree, "usr/bin/app", b"v2 trojan");
+    std::fs::write(tree.join("usr/bin/new"), b"dropped").unwrap();
+    let out = t.run(&[
+        "baseline",
+        "diff",
+        base.to_str().unwrap(),
+        "--root",
+        tree.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let res = lines(&out);
+    let app = res
+        .iter()
+        .find(|v| v["path"] == "/usr/bin/app")
+        .expect("app changed");
+    assert_eq!(app["status"], "changed");
+    assert!(app["fields"].as_array().unwrap().iter().any(|f| f == "hash"));
+    assert_ne!(app["expected"], app["actual"]);
+    assert!(
+        res.iter()
+            .any(|v| v["path"] == "/usr/bin/new" && v["status"] == "added")
+    );
+    assert!(!res.iter().any(|v| v["path"] == "/usr/bin/keep"));
+}
