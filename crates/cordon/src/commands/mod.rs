@@ -1,8 +1,8 @@
 //! One file per subcommand: its clap `Args` and its `run`. The dispatcher is this one `match`.
 
 pub mod backup;
-pub mod capture;
 pub mod baseline;
+pub mod capture;
 pub mod case;
 pub mod collect;
 pub mod comms;
