@@ -121,33 +121,21 @@ pub fn copy_hashing(reader: &mut impl std::io::Read, dest: &Path) -> Result<(Str
         .create_new(true)
         .open(dest)
         .map_err(Error::io("create", dest))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::Io {
-                    what: "read",
-                    path: dest.to_owned(),
-                    source: e,
-                });
-            }
-        };
-        let chunk = buf.get(..n).unwrap_or_default();
-        h.update(chunk);
-        out.write_all(chunk).map_err(Error::io("write", dest))?;
-        size += n as u64;
-    }
+    let digest = stream(reader, &mut |chunk| out.write_all(chunk)).map_err(Error::io("copy to", dest))?;
     out.sync_all().map_err(Error::io("sync", dest))?;
-    Ok((hex::encode(h.finalize()), size))
+    Ok(digest)
 }
 
 /// SHA-256 and size of everything `reader` yields.
 pub fn hash_reader(reader: &mut impl Read) -> Result<(String, u64), std::io::Error> {
+    stream(reader, &mut |_| Ok(()))
+}
+
+/// Reads `reader` to its end in 1 MiB chunks, hashing each and handing it to `sink`.
+fn stream(
+    reader: &mut impl Read,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<(String, u64), std::io::Error> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
@@ -158,7 +146,9 @@ pub fn hash_reader(reader: &mut impl Read) -> Result<(String, u64), std::io::Err
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        h.update(buf.get(..n).unwrap_or_default());
+        let chunk = buf.get(..n).unwrap_or_default();
+        h.update(chunk);
+        sink(chunk)?;
         size += n as u64;
     }
     Ok((hex::encode(h.finalize()), size))
