@@ -348,7 +348,9 @@ fn address(net: &IpNet, dir: Direction) -> Rule {
         Direction::Destination => base_offset + addr_len,
     };
     let prefix = usize::from(net.prefix_len());
-    let bytes = prefix.div_ceil(8);
+    // Whole bytes are compared directly; a partial prefix loads the full address and masks it, the
+    // way `nft` compiles it (so that `nft list` shows the same `ip saddr 10.64.0.0/10`).
+    let bytes = if prefix % 8 == 0 { prefix / 8 } else { octets.len() };
     let mut exprs = vec![
         Expr::Meta(MetaKey::NfProto),
         Expr::Cmp(CmpOp::Eq, vec![family]),
@@ -360,10 +362,13 @@ fn address(net: &IpNet, dir: Direction) -> Rule {
     ];
     let mut value: Vec<u8> = octets.iter().take(bytes).copied().collect();
     if prefix % 8 != 0 {
-        let mut mask = vec![0xffu8; bytes];
-        if let Some(last) = mask.last_mut() {
-            *last = 0xffu8 << (8 - prefix % 8);
-        }
+        let mask: Vec<u8> = (0..bytes)
+            .map(|i| match (prefix / 8).cmp(&i) {
+                std::cmp::Ordering::Greater => 0xff,
+                std::cmp::Ordering::Equal => 0xffu8 << (8 - prefix % 8),
+                std::cmp::Ordering::Less => 0,
+            })
+            .collect();
         for (v, m) in value.iter_mut().zip(&mask) {
             *v &= m;
         }
@@ -476,10 +481,17 @@ mod tests {
         assert!(r.exprs.contains(&Expr::Payload {
             base: Base::Network,
             offset: 12,
-            len: 2
+            len: 4
         }));
-        assert!(r.exprs.contains(&Expr::Mask(vec![0xff, 0xc0])));
-        assert!(r.exprs.contains(&Expr::Cmp(CmpOp::Eq, vec![10, 64])));
+        assert!(r.exprs.contains(&Expr::Mask(vec![0xff, 0xc0, 0, 0])));
+        assert!(r.exprs.contains(&Expr::Cmp(CmpOp::Eq, vec![10, 64, 0, 0])));
+        let r = address(&"10.0.0.0/8".parse().unwrap(), Direction::Source);
+        assert!(r.exprs.contains(&Expr::Payload {
+            base: Base::Network,
+            offset: 12,
+            len: 1
+        }));
+        assert!(!r.exprs.iter().any(|e| matches!(e, Expr::Mask(_))));
         let r = address(&"2001:db8::/64".parse().unwrap(), Direction::Destination);
         assert_eq!(r.text, "ip6 daddr 2001:db8::/64 accept");
         assert!(r.exprs.contains(&Expr::Payload {

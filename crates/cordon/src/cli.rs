@@ -35,6 +35,9 @@ pub enum Command {
     Memory(commands::memory::MemoryArgs),
     /// Network traffic as pcapng through cordon's own AF_PACKET socket, with a small native filter subset.
     Capture(commands::capture::CaptureArgs),
+    /// Stop the loss: isolate the network, lock accounts, quarantine files, freeze processes (undoable).
+    #[command(subcommand)]
+    Contain(commands::contain::ContainCommand),
     /// Find what the attacker left behind: persistence, backdoors, rootkit signs.
     Hunt(commands::hunt::HuntArgs),
     /// Check installed packages against the dpkg database or against original .deb files.

@@ -23,6 +23,7 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_APPEND: u16 = 0x800;
 const NLMSG_ERROR: u16 = 0x2;
 const NLMSG_DONE: u16 = 0x3;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -90,6 +91,10 @@ impl Message {
         let mut flags = NLM_F_REQUEST | NLM_F_ACK;
         if create {
             flags |= NLM_F_CREATE | NLM_F_EXCL;
+        }
+        // Without APPEND a new rule is inserted at the head of its chain, reversing the rule order.
+        if kind == MsgType::NewRule {
+            flags |= NLM_F_APPEND;
         }
         Message::with_header((NFNL_SUBSYS_NFTABLES << 8) | kind as u16, flags, family, 0)
     }

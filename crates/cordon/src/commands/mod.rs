@@ -6,6 +6,7 @@ pub mod capture;
 pub mod case;
 pub mod collect;
 pub mod comms;
+pub mod contain;
 pub mod evidence;
 pub mod hunt;
 pub mod image;
@@ -37,6 +38,7 @@ pub fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Image(a) => image::run(a, ctx),
         Command::Memory(a) => memory::run(a, ctx),
         Command::Capture(a) => capture::run(a, ctx),
+        Command::Contain(c) => contain::run(c, ctx),
         Command::Verify(c) => verify::run(c, ctx),
         Command::Scan(a) => scan::run(a, ctx),
         Command::Baseline(c) => baseline::run(c, ctx),
