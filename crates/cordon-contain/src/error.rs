@@ -59,3 +59,18 @@ fn describe_errno(errno: Option<i32>) -> String {
         Some(e) => format!("{} (errno {e})", std::io::Error::from_raw_os_error(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_refusals_read_as_advice() {
+        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(95) };
+        assert!(e.to_string().contains("not supported by this kernel"), "{e}");
+        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(1) };
+        assert!(e.to_string().contains("run as root"), "{e}");
+        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(17) };
+        assert!(e.to_string().contains("already exists"), "{e}");
+    }
+}
