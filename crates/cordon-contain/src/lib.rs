@@ -14,10 +14,13 @@
 //!
 //! Libraries never print: the binary renders plans and records.
 
+pub mod account;
 pub mod duration;
 pub mod error;
+pub mod freeze;
 pub mod network;
 pub mod nft;
+pub mod quarantine;
 pub mod session;
 pub mod store;
 
