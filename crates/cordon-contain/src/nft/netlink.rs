@@ -478,7 +478,8 @@ mod tests {
             .end_nest();
         let b = m.finish(1);
         assert_eq!(&b[20..24], &[20, 0, 4, 0x80]);
-        assert_eq!(&b[32..36], &[0xff, 0xff, 0xff, 0x4c]);
+        assert_eq!(&b[32..36], &[8, 0, 2, 0]);
+        assert_eq!(&b[36..40], &[0xff, 0xff, 0xff, 0x4c]);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let open_age = minutes_since(&info.created_at);
     let done = tasks.iter().filter(|t| t.is_done()).count();
     let next = tasks.iter().find(|t| !t.is_done());
+    let contained = super::contain::in_force_lines(&case)?;
 
     if args.json {
         let v = json!({
@@ -47,7 +48,7 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
             "evidence_items": summary.evidence_items, "evidence_files": summary.evidence_files,
             "evidence_bytes": summary.evidence_bytes, "findings": summary.findings,
             "findings_by_severity": counts.iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
-            "timeline_events": summary.events,
+            "timeline_events": summary.events, "containment_in_force": contained,
             "journal_entries": summary.entries, "journal_head": summary.head,
             "next_task": next.map(|t| json!({"id": t.id, "key": t.key, "title": t.title, "how": t.hint})),
         });
@@ -107,6 +108,10 @@ pub fn run(args: &StatusArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     }
     if summary.events > 0 {
         writeln!(out, "timeline  {} event(s)", summary.events)?;
+    }
+    for (i, line) in contained.iter().enumerate() {
+        let label = if i == 0 { "contain" } else { "" };
+        writeln!(out, "{label:<9} {}", escape_terminal(line.as_bytes()))?;
     }
     writeln!(
         out,

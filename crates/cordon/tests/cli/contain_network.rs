@@ -335,6 +335,11 @@ fn confirm_keeps_the_isolation_and_undo_restores_it() {
         !kinds(&case).contains(&"contain.rolled-back".to_string()),
         "the watchdog stood down"
     );
+    let overview = case.ok(&["status"]);
+    assert!(
+        overview.contains("network confirmed: allow 10.202.1.0/24"),
+        "{overview}"
+    );
 
     let undo = lab.cordon(&case, "10.202.1.2", &["contain", "undo", "network"]);
     assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));

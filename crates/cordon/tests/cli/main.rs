@@ -10,6 +10,7 @@
 
 mod capture;
 mod case_init;
+mod contain_host;
 mod contain_network;
 mod evidence;
 mod hunt;

@@ -151,6 +151,16 @@ fn undo_one(a: &Action) -> anyhow::Result<Vec<String>> {
         } else {
             "table inet cordon was already gone".to_string()
         }]),
+        "account" => {
+            Ok(serde_json::from_value::<cordon_contain::account::AccountRecord>(a.record.clone())?.undo()?)
+        }
+        "file" => Ok(
+            serde_json::from_value::<cordon_contain::quarantine::QuarantineRecord>(a.record.clone())?
+                .undo()?,
+        ),
+        "process" => {
+            Ok(serde_json::from_value::<cordon_contain::freeze::FreezeRecord>(a.record.clone())?.undo()?)
+        }
         other => anyhow::bail!("unknown containment kind {other:?}"),
     }
 }
