@@ -428,6 +428,22 @@ fn unsafe_requests_are_refused_and_a_failed_batch_applies_nothing() {
         "{}",
         stderr(&out)
     );
+    // After `sudo` the variable is gone from cordon's own environment: the session is still found in
+    // the environment of the shell that started it.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.host, "sh", "-c"])
+        .arg(format!(
+            "env -u SSH_CONNECTION {BIN} contain network --allow 10.202.2.2 --apply; true"
+        ))
+        .env("CORDON_CASE", &case.dir)
+        .env("SSH_CONNECTION", "10.202.1.2 50522 10.202.1.1 22")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("cut you off") && stderr(&out).contains("(sh)"),
+        "{}",
+        stderr(&out)
+    );
     // An empty allowlist.
     let out = lab.cordon(&case, "10.202.1.2", &["contain", "network", "--apply"]);
     assert_eq!(out.status.code(), Some(2));
