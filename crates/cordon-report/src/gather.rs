@@ -23,6 +23,11 @@ const MILESTONES: &[&str] = &[
     "task.done",
     "seal",
     "sitrep",
+    "contain.applied",
+    "contain.confirmed",
+    "contain.rolled-back",
+    "contain.undone",
+    "contain.killed",
     "warning",
     "report.section",
 ];
@@ -58,6 +63,7 @@ pub fn gather(case: &Case, now: &str) -> Result<Value, Error> {
     let mut actions = Vec::new();
     let mut communications = Vec::new();
     let mut decisions = Vec::new();
+    let mut containment: Vec<Value> = Vec::new();
     case.for_each_entry(&EntryFilter::default(), |e| {
         let text = lossy(&e.text);
         if e.kind == "command" {
@@ -74,6 +80,9 @@ pub fn gather(case: &Case, now: &str) -> Result<Value, Error> {
         if matches!(e.kind.as_str(), "note.communication" | "sitrep" | "seal") {
             let first_line = text.lines().next().unwrap_or("").to_owned();
             communications.push(json!({"time": e.time, "kind": e.kind, "who": e.actor, "text": first_line}));
+        }
+        if let Some(step) = e.kind.strip_prefix("contain.") {
+            note_containment(&mut containment, step, &e.time, &e.actor, &e.data_json());
         }
         if e.kind == "note.decision" {
             decisions.push(json!({"time": e.time, "who": e.actor, "text": text}));
@@ -166,9 +175,33 @@ pub fn gather(case: &Case, now: &str) -> Result<Value, Error> {
         "actions": actions,
         "communications": communications,
         "decisions": decisions,
+        "containment": containment,
         "evidence": evidence,
         "journal": {"entries": summary.entries, "head": summary.head},
     }))
+}
+
+/// Follows one containment action through the journal: applied, then confirmed, rolled back, undone.
+fn note_containment(list: &mut Vec<Value>, step: &str, time: &str, actor: &str, data: &Value) {
+    let id = at(data, "id").as_str().unwrap_or("").to_owned();
+    if step == "applied" {
+        list.push(json!({"id": id, "kind": at(data, "action"), "target": at(data, "target"), "applied_at": time,
+                         "applied_by": actor, "state": "in force", "history": []}));
+        return;
+    }
+    let state = match step {
+        "confirmed" => "in force (confirmed)",
+        "rolled-back" => "rolled back automatically",
+        "undone" => "undone",
+        "killed" => "frozen processes killed",
+        _ => return,
+    };
+    if let Some(Value::Object(a)) = list.iter_mut().find(|a| at(a, "id").as_str() == Some(id.as_str())) {
+        a.insert("state".into(), json!(state));
+        if let Some(Value::Array(h)) = a.get_mut("history") {
+            h.push(json!({"time": time, "who": actor, "what": state}));
+        }
+    }
 }
 
 /// Canonical "now" for callers that hold a clock.

@@ -218,6 +218,16 @@ fn a_web_shell_is_quarantined_into_the_case_and_put_back_identical() {
     assert_eq!(m.mode() & 0o7777, 0o755);
     assert_eq!(m.modified().unwrap(), when, "mtime restored to the nanosecond");
 
+    // The report says what was done to stop the loss, and how it ended.
+    let reports = case.parent.path().join("reports");
+    case.ok(&["report", "--format", "md", "-o", reports.to_str().unwrap()]);
+    let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with(&format!("- {id} file")))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(line.contains("undone"), "{line}");
+
     // A FIFO and a missing path are refused with a clear error.
     let fifo = site.path().join("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
