@@ -30,7 +30,8 @@ pub struct SshSession {
 pub fn parse_ssh_connection(value: &[u8]) -> Option<(IpAddr, u16, IpAddr, u16)> {
     let text = std::str::from_utf8(value).ok()?;
     let mut parts = text.split_ascii_whitespace();
-    let client = parts.next()?.parse().ok()?;
+    // sshd on a dual-stack socket can report an IPv4 client as ::ffff:a.b.c.d.
+    let client = parts.next()?.parse::<IpAddr>().ok()?.to_canonical();
     let client_port = parts.next()?.parse().ok()?;
     let server = parts.next()?.parse().ok()?;
     let server_port = parts.next()?.parse().ok()?;
@@ -122,6 +123,8 @@ mod tests {
         assert_eq!((cp, sp), (51234, 22));
         assert_eq!(s.to_string(), "203.0.113.5");
         assert!(parse_ssh_connection(b"2001:db8::1 4000 2001:db8::2 2222").is_some());
+        let (mapped, ..) = parse_ssh_connection(b"::ffff:198.51.100.10 4000 ::ffff:192.0.2.1 22").unwrap();
+        assert_eq!(mapped.to_string(), "198.51.100.10");
         for bad in [
             &b""[..],
             b"1.2.3.4",

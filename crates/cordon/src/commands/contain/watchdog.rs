@@ -52,17 +52,20 @@ pub fn spawn(case_dir: &Path, id: &str, deadline: &str) -> anyhow::Result<u32> {
 /// Waits for the deadline, polling the journal each second; rolls back unless confirmed or undone.
 pub fn run(args: &WatchdogArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     let deadline = parse_utc(&args.deadline).map_err(|e| anyhow::anyhow!("bad --deadline: {e}"))?;
-    let mut case = ctx.open_case()?;
+    // Errors reading the case (the responder's disk unplugged, a locked database) must not stop the
+    // rollback: only a journal that positively says "confirmed" or "undone" does.
+    let mut case = ctx.open_case().ok();
     loop {
-        match state::stage_of(&case, &args.id)? {
-            // Started right after the table went in, possibly before `contain.applied` is journaled; if
-            // that entry never comes (the parent died), rolling back at the deadline is still right.
-            None | Some(Stage::Applied) => {}
-            Some(other) => {
-                // Confirmed or undone by the responder: nothing to do.
-                let _ = other;
+        if case.is_none() {
+            case = ctx.open_case().ok();
+        }
+        match case.as_ref().map(|c| state::stage_of(c, &args.id)) {
+            Some(Ok(Some(Stage::Confirmed | Stage::Undone | Stage::RolledBack))) => {
                 return Ok(Outcome::Clean);
             }
+            // Started right after the table went in, possibly before `contain.applied` is journaled; if
+            // that entry never comes (the parent died), rolling back at the deadline is still right.
+            _ => {}
         }
         let now = ctx.clock.now();
         if now >= deadline {
@@ -90,6 +93,10 @@ pub fn run(args: &WatchdogArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         "contain.rolled-back"
     } else {
         "contain.rollback-failed"
+    };
+    let mut case = match case {
+        Some(c) => c,
+        None => ctx.open_case()?,
     };
     journal::stage(
         &mut case,
