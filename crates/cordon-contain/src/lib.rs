@@ -17,6 +17,7 @@
 pub mod account;
 pub mod duration;
 pub mod error;
+mod examined;
 pub mod freeze;
 pub mod network;
 pub mod nft;

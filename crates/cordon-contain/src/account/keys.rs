@@ -1,0 +1,181 @@
+//! The key files that let someone in as the account without its password:
+//! `~/.ssh/authorized_keys`, `authorized_keys2` and every file a top-level `AuthorizedKeysFile`
+//! names (tokens expanded as sshd does). Each is moved into the case with the quarantine
+//! primitives rather than deleted, so it stays evidence, and is put back byte-identical on undo.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use super::sshd::sshd_keys;
+use super::{AccountRecord, PlannedKey, ROLE_KEYS};
+use crate::Error;
+use crate::examined::{local_path, show, show_local};
+use crate::quarantine::{self, Found};
+
+/// The key files of an account: the two default names under its home, and every file a
+/// top-level `AuthorizedKeysFile` names.
+pub(super) fn plan_keys(
+    root_fd: &OwnedFd,
+    root: &Path,
+    user: &[u8],
+    uid: u32,
+    home: &[u8],
+    notes: &mut Vec<String>,
+) -> Result<Vec<PlannedKey>, Error> {
+    let mut candidates: Vec<(Vec<u8>, String)> = Vec::new();
+    if home.starts_with(b"/") {
+        for name in ["authorized_keys", "authorized_keys2"] {
+            let mut p = home.to_vec();
+            p.extend_from_slice(b"/.ssh/");
+            p.extend_from_slice(name.as_bytes());
+            candidates.push((normalize(&p), format!("~/.ssh/{name}")));
+        }
+    } else {
+        notes.push(format!(
+            "the home directory of {} ({}) is not an absolute path: no key files were looked for under it",
+            show(user),
+            show(home)
+        ));
+    }
+    let config = sshd_keys(root_fd);
+    notes.extend(config.notes);
+    if let Some(cmd) = config
+        .command
+        .as_ref()
+        .filter(|c| !c.eq_ignore_ascii_case(b"none"))
+    {
+        notes.push(format!(
+            "sshd also asks a program for keys (AuthorizedKeysCommand {}): keys it returns are not moved, \
+             but the expiry still refuses them",
+            show(cmd)
+        ));
+    }
+    for token in config.files.iter().flatten() {
+        match expand(token, home, user, uid) {
+            Some(p) => candidates.push((normalize(&p), format!("AuthorizedKeysFile {}", show(token)))),
+            None => notes.push(format!(
+                "AuthorizedKeysFile {} uses a token cordon does not expand: that file was not looked for",
+                show(token)
+            )),
+        }
+    }
+    let mut keys: Vec<PlannedKey> = Vec::new();
+    for (path, source) in candidates {
+        if keys.iter().any(|k| k.file.path == path) {
+            continue;
+        }
+        match quarantine::inspect(root, &path, &path)? {
+            Found::Absent => {}
+            Found::Other(kind) => notes.push(format!(
+                "{} is a {kind}, not a key file: left in place",
+                show_local(&local_path(root, &path))
+            )),
+            Found::File(file) => {
+                let file = *file;
+                if !keys
+                    .iter()
+                    .any(|k| (k.file.meta.dev, k.file.meta.ino) == (file.meta.dev, file.meta.ino))
+                {
+                    keys.push(PlannedKey { file, source });
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// `%%`, `%h`, `%u`, `%U` expanded as sshd does; relative results are under the home directory.
+/// `None` for a token sshd knows and cordon does not.
+fn expand(token: &[u8], home: &[u8], user: &[u8], uid: u32) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut it = token.iter();
+    while let Some(&b) = it.next() {
+        if b != b'%' {
+            out.push(b);
+            continue;
+        }
+        match it.next()? {
+            b'%' => out.push(b'%'),
+            b'h' => out.extend_from_slice(home),
+            b'u' => out.extend_from_slice(user),
+            b'U' => out.extend_from_slice(uid.to_string().as_bytes()),
+            _ => return None,
+        }
+    }
+    if !out.starts_with(b"/") {
+        let mut p = home.to_vec();
+        p.push(b'/');
+        p.extend_from_slice(&out);
+        out = p;
+    }
+    Some(out)
+}
+
+/// `/a//b/./c` → `/a/b/c` (`..` is left for resolution inside the root).
+fn normalize(path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.len());
+    for part in path.split(|&b| b == b'/').filter(|p| !p.is_empty() && *p != b".") {
+        out.push(b'/');
+        out.extend_from_slice(part);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Moves every key file into `store`, recording each in `record`. If one fails, what `record`
+/// holds so far is undone and the error says how that went.
+pub(super) fn move_aside(keys: &[PlannedKey], store: &Path, record: &mut AccountRecord) -> Result<(), Error> {
+    for (i, k) in keys.iter().enumerate() {
+        let name = format!("key-{}", quarantine::store_name(i, &k.file.path, k.file.kind));
+        match quarantine::move_aside(&k.file, store, &name, ROLE_KEYS) {
+            Ok(m) => record.keys.push(m),
+            Err(e) => {
+                let undone = record.undo();
+                return Err(Error::Unexpected(match undone {
+                    Ok(_) => format!("{e}; what was already done was undone, nothing is changed"),
+                    Err(u) => format!("{e}; undoing what was already done failed too: {u}"),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks, before anything is changed, that every moved key file can be put back.
+pub(super) fn check_put_back(keys: &[quarantine::MovedFile]) -> Result<(), Error> {
+    for k in keys {
+        quarantine::check_put_back(k)?;
+    }
+    Ok(())
+}
+
+/// Puts every moved key file back, last first, adding what was done to `lines`.
+pub(super) fn put_back(keys: &[quarantine::MovedFile], lines: &mut Vec<String>) -> Result<(), Error> {
+    for k in keys.iter().rev() {
+        match quarantine::put_back(k) {
+            Ok(mut l) => lines.append(&mut l),
+            Err(e) => return Err(quarantine::partial(e, lines)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn expands_sshd_tokens() {
+        assert_eq!(
+            expand(b"/var/lib/keys/%u", b"/home/a", b"a", 1001).unwrap(),
+            b"/var/lib/keys/a"
+        );
+        assert_eq!(expand(b".ssh/k", b"/home/a", b"a", 1).unwrap(), b"/home/a/.ssh/k");
+        assert_eq!(expand(b"%h/%U/%%", b"/h", b"a", 7).unwrap(), b"/h/7/%");
+        assert!(expand(b"/x/%Z", b"/h", b"a", 7).is_none());
+        assert_eq!(normalize(b"/home//a/./.ssh/"), b"/home/a/.ssh");
+    }
+}
