@@ -66,11 +66,20 @@ mod tests {
 
     #[test]
     fn kernel_refusals_read_as_advice() {
-        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(95) };
+        let e = Error::Netlink {
+            what: "install table inet cordon".into(),
+            errno: Some(95),
+        };
         assert!(e.to_string().contains("not supported by this kernel"), "{e}");
-        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(1) };
+        let e = Error::Netlink {
+            what: "install table inet cordon".into(),
+            errno: Some(1),
+        };
         assert!(e.to_string().contains("run as root"), "{e}");
-        let e = Error::Netlink { what: "install table inet cordon".into(), errno: Some(17) };
+        let e = Error::Netlink {
+            what: "install table inet cordon".into(),
+            errno: Some(17),
+        };
         assert!(e.to_string().contains("already exists"), "{e}");
     }
 }
