@@ -185,8 +185,10 @@ pub fn gather(case: &Case, now: &str) -> Result<Value, Error> {
 fn note_containment(list: &mut Vec<Value>, step: &str, time: &str, actor: &str, data: &Value) {
     let id = at(data, "id").as_str().unwrap_or("").to_owned();
     if step == "applied" {
-        list.push(json!({"id": id, "kind": at(data, "action"), "target": at(data, "target"), "applied_at": time,
-                         "applied_by": actor, "state": "in force", "history": []}));
+        list.push(
+            json!({"id": id, "kind": at(data, "action"), "target": at(data, "target"), "applied_at": time,
+                         "applied_by": actor, "state": "in force", "history": []}),
+        );
         return;
     }
     let state = match step {
@@ -196,7 +198,10 @@ fn note_containment(list: &mut Vec<Value>, step: &str, time: &str, actor: &str, 
         "killed" => "frozen processes killed",
         _ => return,
     };
-    if let Some(Value::Object(a)) = list.iter_mut().find(|a| at(a, "id").as_str() == Some(id.as_str())) {
+    if let Some(Value::Object(a)) = list
+        .iter_mut()
+        .find(|a| at(a, "id").as_str() == Some(id.as_str()))
+    {
         a.insert("state".into(), json!(state));
         if let Some(Value::Array(h)) = a.get_mut("history") {
             h.push(json!({"time": time, "who": actor, "what": state}));
