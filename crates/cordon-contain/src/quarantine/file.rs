@@ -95,12 +95,34 @@ pub struct MovedFile {
     /// Extended attributes.
     #[serde(default)]
     pub xattrs: Vec<Xattr>,
+    /// Device (major, minor) and inode of the directory it was taken from: undo puts it back only
+    /// into that directory, or through a path without symbolic links (absent in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir_id: Option<DirId>,
     /// The copy in the store (for a symbolic link: a file holding its target).
     pub stored: PathBuf,
     /// SHA-256 of the stored copy, hex.
     pub sha256: String,
     /// Why it was moved (the store role).
     pub role: String,
+}
+
+/// Which directory a file was taken from: device (major, minor) and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirId {
+    /// Device of its filesystem (major, minor).
+    pub dev: (u32, u32),
+    /// Its inode number.
+    pub ino: u64,
+}
+
+impl From<&FileMeta> for DirId {
+    fn from(m: &FileMeta) -> Self {
+        DirId {
+            dev: m.dev,
+            ino: m.ino,
+        }
+    }
 }
 
 impl MovedFile {

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use cordon_host::meta::{statx_at, statx_fd};
 use cordon_host::open::{file_type_name, open_in_root, open_regular_at, open_root};
-use rustix::fs::FileType;
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use super::file::{FileKind, PlannedFile};
+use super::file::{DirId, FileKind, PlannedFile};
 use super::meta::flags_of;
 use crate::Error;
 use crate::examined::{host_error, local_path, show, show_local};
@@ -112,6 +112,60 @@ pub(super) fn open_parent(root: &Path, path: &[u8]) -> Result<(OwnedFd, CString)
             e.into(),
         ))),
     }
+}
+
+/// Opens the directory a file is to be put back into. Undo runs as root and the directory may be the
+/// attacker's: swapped for a symbolic link, it would have cordon recreate their file wherever the
+/// link points (`/etc`). So the directory is taken only when the path reaches it without any symbolic
+/// link (a directory recreated in the same place included), or when it is the very directory the
+/// file was taken from (`recorded`), for a path that went through a link already then.
+pub(super) fn open_parent_to_restore(
+    root: &Path,
+    path: &[u8],
+    recorded: Option<DirId>,
+) -> Result<(OwnedFd, CString), ParentError> {
+    let local = local_path(root, path);
+    let (dir, name) = open_parent(root, path)?;
+    let here = statx_fd(&dir)
+        .map_err(|e| ParentError::Other(Error::io("stat the directory of", &local, e.into())))?;
+    if recorded == Some(DirId::from(&here)) {
+        return Ok((dir, name));
+    }
+    let plain = open_parent_without_links(root, path).and_then(|fd| statx_fd(&fd).ok());
+    if plain.is_some_and(|p| (p.dev, p.ino) == (here.dev, here.ino)) {
+        return Ok((dir, name));
+    }
+    Err(ParentError::Other(Error::Refused(format!(
+        "the way to {} now leads through a symbolic link to another directory than the one it was taken \
+         from (replaced since?): nothing was put back there; put the directory back, then undo again",
+        show_local(&local)
+    ))))
+}
+
+/// The directory holding `path`, reached without following any symbolic link (`None` when one is
+/// on the way, or the kernel has no `openat2`).
+fn open_parent_without_links(root: &Path, path: &[u8]) -> Option<OwnedFd> {
+    let (parent, _) = split_path(path)?;
+    let root_dir = open_root(root).ok()?;
+    let mut rel = parent;
+    while let Some(rest) = rel.strip_prefix(b"/") {
+        rel = rest;
+    }
+    let mut dir_path = if rel.is_empty() {
+        b".".to_vec()
+    } else {
+        rel.to_vec()
+    };
+    dir_path.extend_from_slice(b"/.");
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    rustix::fs::openat2(
+        &root_dir.fd,
+        dir_path.as_slice(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK,
+        Mode::empty(),
+        resolve,
+    )
+    .ok()
 }
 
 /// `/a/b/c` → (`/a/b`, `c`); `/c` → (`/`, `c`). `None` when there is no usable last component.

@@ -14,7 +14,8 @@
 //! undo.
 //!
 //! Undo recreates each file with `O_EXCL`, never over something that appeared since, after checking
-//! the copy's SHA-256. What cannot come back is said, not hidden: the ctime (the kernel sets it), the
+//! the copy's SHA-256, and only in the directory it was taken from: a directory swapped for a
+//! symbolic link since (which would let the attacker choose where root writes their file) is refused. What cannot come back is said, not hidden: the ctime (the kernel sets it), the
 //! inode number and the birth time.
 //!
 //! [`account`](crate::account) moves `authorized_keys` aside with the same primitives. Paths of the
@@ -44,7 +45,7 @@ use self::file::kind_name;
 use self::restore::roll_back;
 
 pub(crate) use self::file::file_warnings;
-pub use self::file::{FileKind, MovedFile, PlannedFile};
+pub use self::file::{DirId, FileKind, MovedFile, PlannedFile};
 pub(crate) use self::lookup::{Found, inspect};
 pub use self::meta::{Timestamp, Xattr};
 pub(crate) use self::meta::{flags_of, read_xattrs, write_xattrs};

@@ -14,7 +14,7 @@ use rustix::io::Errno;
 use sha2::{Digest, Sha256};
 
 use super::file::{FileKind, MovedFile};
-use super::lookup::{ParentError, open_parent};
+use super::lookup::{ParentError, open_parent_to_restore};
 use super::meta::{Timestamp, write_xattrs};
 use crate::Error;
 use crate::examined::{show, show_local};
@@ -71,7 +71,7 @@ pub(crate) fn check_put_back(f: &MovedFile) -> Result<(), Error> {
         )));
     }
     let path = f.path_bytes()?;
-    let (dir, name) = open_parent(&f.root, &path).map_err(|e| match e {
+    let (dir, name) = open_parent_to_restore(&f.root, &path, f.dir_id).map_err(|e| match e {
         ParentError::Missing => Error::Refused(format!(
             "the directory of {} no longer exists: recreate it (with its owner and mode), then undo again",
             show_local(&local)
@@ -95,7 +95,8 @@ pub(crate) fn check_put_back(f: &MovedFile) -> Result<(), Error> {
 pub(crate) fn put_back(f: &MovedFile) -> Result<Vec<String>, Error> {
     let local = f.local();
     let path = f.path_bytes()?;
-    let (dir, name) = open_parent(&f.root, &path).map_err(ParentError::into_error(&local))?;
+    let (dir, name) =
+        open_parent_to_restore(&f.root, &path, f.dir_id).map_err(ParentError::into_error(&local))?;
     let mut lines = Vec::new();
     let times = Timestamps {
         last_access: f.atime.map_or(omit(), Timestamp::timespec),

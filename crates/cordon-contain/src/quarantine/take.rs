@@ -10,7 +10,7 @@ use cordon_host::open::open_regular_at;
 use rustix::fs::{AtFlags, IFlags};
 use rustix::io::Errno;
 
-use super::file::{FileKind, MovedFile, PlannedFile};
+use super::file::{DirId, FileKind, MovedFile, PlannedFile};
 use super::lookup::{ParentError, open_parent};
 use super::meta::{Timestamp, flags_of, protective_flags, read_xattrs};
 use crate::Error;
@@ -122,6 +122,7 @@ pub(crate) fn move_aside(
     }
     // The unlink is done; a filesystem that cannot sync a directory does not undo it.
     let _ = rustix::fs::fsync(&dir);
+    let dir_id = statx_fd(&dir).ok().map(|m| DirId::from(&m));
     let (path, path_b64) = raw_text(&f.path);
     let (link_target, link_target_b64) = raw_text_opt(link_target.as_deref());
     Ok(MovedFile {
@@ -144,6 +145,7 @@ pub(crate) fn move_aside(
         inode_flags: flags,
         flags_cleared,
         xattrs,
+        dir_id,
         stored: saved.stored,
         sha256: saved.sha256,
         role: role.to_owned(),

@@ -139,6 +139,39 @@ fn undo_never_overwrites_what_appeared_since() {
     assert_eq!(std::fs::read(&b).unwrap(), b"new file by the admin");
 }
 
+/// The attacker may still own the directory a file was taken from. If they swap it for a link to a
+/// directory that matters, a root-run undo must not recreate their file there.
+#[test]
+fn undo_does_not_follow_a_directory_swapped_for_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("www/uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let file = dropped(&uploads, "ld.so.preload", b"/tmp/.x/hook.so\n", 0o644);
+    let record = req(&[&file])
+        .plan()
+        .unwrap()
+        .apply(&dir.path().join("store"))
+        .unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    std::fs::remove_dir(&uploads).unwrap();
+    std::os::unix::fs::symlink(&etc, &uploads).unwrap();
+
+    let e = record.undo().unwrap_err();
+    assert!(matches!(e, Error::Refused(_)), "{e}");
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert!(
+        !etc.join("ld.so.preload").exists(),
+        "nothing written where the link points"
+    );
+
+    // A directory put back at the same place, with no link on the way, is fine.
+    std::fs::remove_file(&uploads).unwrap();
+    std::fs::create_dir(&uploads).unwrap();
+    record.undo().unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), b"/tmp/.x/hook.so\n");
+}
+
 #[test]
 fn a_failure_half_way_puts_back_what_was_already_moved() {
     let dir = tempfile::tempdir().unwrap();
