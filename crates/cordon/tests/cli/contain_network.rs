@@ -412,6 +412,56 @@ fn the_kernel_rolls_back_even_when_the_watchdog_is_killed() {
     assert!(!lab.nft_tables().contains("cordon"));
 }
 
+/// `confirm` changes the kernel first and journals second. A watchdog reaching its deadline between
+/// the two must not remove an isolation the kernel holds as confirmed.
+#[test]
+fn the_watchdog_leaves_an_isolation_the_kernel_holds_as_confirmed() {
+    let Some(lab) = Lab::new() else { return };
+    let case = TestCase::new();
+    let out = lab.cordon(
+        &case,
+        "10.202.1.2",
+        &[
+            "contain",
+            "network",
+            "--allow",
+            "10.202.1.2",
+            "--rollback",
+            "4s",
+            "--apply",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // What `confirm` does in the kernel, without its journal entry (yet).
+    let swapped = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.host,
+            "nft",
+            "delete element inet cordon armed { ipv4, ipv6 }; add element inet cordon armed { ipv4, ipv6 }",
+        ])
+        .status()
+        .unwrap();
+    assert!(swapped.success());
+    let pid = applied_entry(&case)["data"]["watchdog_pid"].as_u64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(12), || !Path::new(&format!("/proc/{pid}"))
+            .exists()),
+        "the watchdog ends after its deadline"
+    );
+    assert!(
+        lab.nft_table().contains("elements = { ipv4, ipv6 }"),
+        "the confirmed table is still there: {}",
+        lab.nft_tables()
+    );
+    assert_eq!(lab.reach(), (true, false, false));
+    assert!(!kinds(&case).contains(&"contain.rolled-back".to_string()));
+    let undo = lab.cordon(&case, "10.202.1.2", &["contain", "undo", "network"]);
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    assert!(!lab.nft_tables().contains("cordon"));
+}
+
 #[test]
 fn unsafe_requests_are_refused_and_a_failed_batch_applies_nothing() {
     let Some(lab) = Lab::new() else { return };

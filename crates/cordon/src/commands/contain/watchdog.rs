@@ -4,7 +4,8 @@
 //! It runs in its own process group with no terminal (stdin, stdout and stderr on /dev/null), so the
 //! hang-up of the SSH session that started it — the very thing it guards against — does not reach it.
 //! It is the second switch: the kernel's set timeout stops the drop rules at the same deadline even if
-//! this process is killed; the watchdog then also removes the table and journals the rollback.
+//! this process is killed; the watchdog then also removes the table and journals the rollback — unless
+//! the kernel holds the isolation as confirmed (a `confirm` whose journal entry is still on its way).
 
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use cordon_contain::nft::KernelState;
 use cordon_core::{Clock as _, format_utc, parse_utc};
 use serde_json::json;
 
@@ -55,17 +57,20 @@ pub fn run(args: &WatchdogArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     // Errors reading the case (the responder's disk unplugged, a locked database) must not stop the
     // rollback: only a journal that positively says "confirmed" or "undone" does.
     let mut case = ctx.open_case().ok();
+    // Started right after the table went in, possibly before `contain.applied` is journaled; if that
+    // entry never comes (the parent died), rolling back at the deadline is still right.
+    let settled = |case: &Option<cordon_case::Case>| {
+        matches!(
+            case.as_ref().map(|c| state::stage_of(c, &args.id)),
+            Some(Ok(Some(Stage::Confirmed | Stage::Undone | Stage::RolledBack)))
+        )
+    };
     loop {
         if case.is_none() {
             case = ctx.open_case().ok();
         }
-        match case.as_ref().map(|c| state::stage_of(c, &args.id)) {
-            Some(Ok(Some(Stage::Confirmed | Stage::Undone | Stage::RolledBack))) => {
-                return Ok(Outcome::Clean);
-            }
-            // Started right after the table went in, possibly before `contain.applied` is journaled; if
-            // that entry never comes (the parent died), rolling back at the deadline is still right.
-            _ => {}
+        if settled(&case) {
+            return Ok(Outcome::Clean);
         }
         let now = ctx.clock.now();
         if now >= deadline {
@@ -73,6 +78,15 @@ pub fn run(args: &WatchdogArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         }
         let left = deadline.duration_since(now).unsigned_abs();
         std::thread::sleep(left.min(Duration::from_secs(1)));
+    }
+    // The journal was last read up to a second ago, and `confirm` changes the kernel before it
+    // journals: look again, then ask the kernel. Armed elements without a timeout mean the isolation
+    // was confirmed, whatever the journal says yet; removing it would undo the responder's confirm.
+    if settled(&case) {
+        return Ok(Outcome::Clean);
+    }
+    if let Ok(KernelState::Armed { expires_in_ms: None }) = cordon_contain::network::state() {
+        return Ok(Outcome::Clean);
     }
     let removed = cordon_contain::network::remove();
     let text = match &removed {
