@@ -22,8 +22,15 @@ use crate::quarantine;
 impl AccountRequest {
     /// Reads `passwd`, `shadow`, `sshd_config`, the key files and (live, when asked) the running
     /// processes, and builds the plan. Refuses an unknown account, `root` and the responder's own
-    /// account (unless `force`), and `kill_sessions` on an offline root. Nothing is changed.
+    /// account (unless `force`), and `kill_sessions` on an offline root. Nothing is changed. The root
+    /// is resolved to an absolute path first: the record names it for an undo that may run from
+    /// another directory.
     pub fn plan(&self) -> Result<AccountPlan, Error> {
+        let root = std::fs::canonicalize(&self.root).map_err(|e| Error::io("resolve", &self.root, e))?;
+        AccountRequest { root, ..self.clone() }.plan_resolved()
+    }
+
+    fn plan_resolved(&self) -> Result<AccountPlan, Error> {
         let user = self.user.as_bytes();
         if user.is_empty() || user.iter().any(|&b| b == b':' || b == b'\n' || b == 0) {
             return Err(Error::Refused(format!("{} is not a login name", show(user))));

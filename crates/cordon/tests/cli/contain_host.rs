@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::{TestCase, sha256_hex, stderr, stdout};
+use crate::{BIN, TestCase, sha256_hex, stderr, stdout};
 
 fn kinds(case: &TestCase) -> Vec<String> {
     case.journal()
@@ -185,6 +185,38 @@ fn an_unknown_user_is_refused_and_nothing_is_journaled_as_applied() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("only on the live host"), "{}", stderr(&out));
+}
+
+/// `--root` as typed may be relative. The record must name the same tree from any directory, or an
+/// undo run from another terminal (or after a restart) acts on another tree, or fails.
+#[test]
+fn a_relative_root_is_recorded_so_that_undo_works_from_any_directory() {
+    let case = TestCase::new();
+    let work = tempfile::tempdir().unwrap();
+    let root = offline_root(work.path());
+    let shadow = root.join("etc/shadow");
+    let keys = root.join("home/mallory/.ssh/authorized_keys");
+    let shadow_before = std::fs::read(&shadow).unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(cwd)
+            .env("CORDON_CASE", &case.dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(
+        work.path(),
+        &["contain", "account", "mallory", "--root", "root", "--apply"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!keys.exists());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let undo = run(elsewhere.path(), &["contain", "undo", &applied_id(&case)]);
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    assert_eq!(std::fs::read(&shadow).unwrap(), shadow_before);
+    assert!(keys.exists(), "the key file is back in the tree it came from");
 }
 
 #[test]
