@@ -168,14 +168,20 @@ impl AccountPlan {
             sessions: Vec::new(),
             notes: self.notes.clone(),
         };
+        // Opened before anything changes: failing later would leave the account locked with no
+        // record to undo it.
+        let proc_fd = self
+            .request
+            .kill_sessions
+            .then(crate::freeze::open_proc)
+            .transpose()?;
         if self.locked_line != self.shadow_line {
             record.shadow = Some(self.lock_shadow(store)?);
         }
         keys::move_aside(&self.keys, store, &mut record)?;
-        if self.request.kill_sessions {
-            let proc_fd = crate::freeze::open_proc()?;
-            let lineage = own_lineage(&proc_fd);
-            let (ended, more) = sessions::end_sessions(&proc_fd, self.uid, &lineage);
+        if let Some(proc_fd) = &proc_fd {
+            let lineage = own_lineage(proc_fd);
+            let (ended, more) = sessions::end_sessions(proc_fd, self.uid, &lineage);
             record.sessions = ended;
             if more {
                 record.notes.push(format!(
