@@ -30,10 +30,12 @@ pub struct SshSession {
 pub fn parse_ssh_connection(value: &[u8]) -> Option<(IpAddr, u16, IpAddr, u16)> {
     let text = std::str::from_utf8(value).ok()?;
     let mut parts = text.split_ascii_whitespace();
-    // sshd on a dual-stack socket can report an IPv4 client as ::ffff:a.b.c.d.
-    let client = parts.next()?.parse::<IpAddr>().ok()?.to_canonical();
+    // sshd on a dual-stack socket can report an IPv4 client as ::ffff:a.b.c.d, and a link-local
+    // one with its scope (fe80::1%eth0), which an address rule does not need.
+    let addr = |s: &str| s.split('%').next().and_then(|a| a.parse::<IpAddr>().ok());
+    let client = addr(parts.next()?)?.to_canonical();
     let client_port = parts.next()?.parse().ok()?;
-    let server = parts.next()?.parse().ok()?;
+    let server = addr(parts.next()?)?;
     let server_port = parts.next()?.parse().ok()?;
     Some((client, client_port, server, server_port))
 }
@@ -125,6 +127,12 @@ mod tests {
         assert!(parse_ssh_connection(b"2001:db8::1 4000 2001:db8::2 2222").is_some());
         let (mapped, ..) = parse_ssh_connection(b"::ffff:198.51.100.10 4000 ::ffff:192.0.2.1 22").unwrap();
         assert_eq!(mapped.to_string(), "198.51.100.10");
+        // A link-local peer carries its scope, as getnameinfo() writes it for sshd.
+        let (ll, _, server, _) = parse_ssh_connection(b"fe80::1%eth0 4000 fe80::2%eth0 22").unwrap();
+        assert_eq!(
+            (ll.to_string(), server.to_string()),
+            ("fe80::1".into(), "fe80::2".into())
+        );
         for bad in [
             &b""[..],
             b"1.2.3.4",
