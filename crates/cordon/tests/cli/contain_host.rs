@@ -274,6 +274,31 @@ fn a_web_shell_is_quarantined_into_the_case_and_put_back_identical() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The case is on the responder's disk, which may come back at another mount point: undo finds the
+/// copies under the case's `contain/<ID>/` wherever the case now is.
+#[test]
+fn undo_works_after_the_case_directory_moved() {
+    let case = TestCase::new();
+    let site = tempfile::tempdir().unwrap();
+    let shell = site.path().join("cmd.php");
+    std::fs::write(&shell, b"<?php system($_GET['x']); ?>\n").unwrap();
+    case.ok(&["contain", "file", shell.to_str().unwrap(), "--apply"]);
+    assert!(!shell.exists());
+    let id = applied_id(&case);
+
+    let moved = case.dir.with_file_name("remounted");
+    std::fs::rename(&case.dir, &moved).unwrap();
+    let undo = Command::new(BIN)
+        .env("CORDON_CASE", &moved)
+        .args(["contain", "undo", &id])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    std::fs::rename(&moved, &case.dir).unwrap();
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    assert_eq!(std::fs::read(&shell).unwrap(), b"<?php system($_GET['x']); ?>\n");
+}
+
 struct Busy(Child);
 
 impl Drop for Busy {

@@ -1,11 +1,13 @@
 //! `cordon contain status` and `cordon contain undo`.
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
 use cordon_core::escape_terminal_str;
 use serde_json::{Value, json};
 
 use super::state::{self, Action};
-use super::{journal, network};
+use super::{journal, network, store_dir};
 use crate::context::Ctx;
 use crate::exit::Outcome;
 use crate::output;
@@ -108,7 +110,7 @@ pub fn run(args: &UndoArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
             &format!("undoing {} ({})", a.id, a.kind),
             json!({}),
         )?;
-        match undo_one(a) {
+        match undo_one(a, &store_dir(case.dir(), &a.id)) {
             Ok(lines) => {
                 journal::stage(
                     &mut case,
@@ -144,7 +146,8 @@ pub fn run(args: &UndoArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-fn undo_one(a: &Action) -> anyhow::Result<Vec<String>> {
+/// Undoes one action; `store` is its store directory in the case as it is now.
+fn undo_one(a: &Action, store: &Path) -> anyhow::Result<Vec<String>> {
     match a.kind.as_str() {
         "network" => Ok(vec![if cordon_contain::network::remove()? {
             "table inet cordon removed: the network is as it was before".to_string()
@@ -152,15 +155,34 @@ fn undo_one(a: &Action) -> anyhow::Result<Vec<String>> {
             "table inet cordon was already gone".to_string()
         }]),
         "account" => {
-            Ok(serde_json::from_value::<cordon_contain::account::AccountRecord>(a.record.clone())?.undo()?)
+            let mut r: cordon_contain::account::AccountRecord = serde_json::from_value(a.record.clone())?;
+            if let Some(s) = &mut r.shadow {
+                in_store(&mut s.backup.stored, store);
+            }
+            r.keys.iter_mut().for_each(|k| in_store(&mut k.stored, store));
+            Ok(r.undo()?)
         }
-        "file" => Ok(
-            serde_json::from_value::<cordon_contain::quarantine::QuarantineRecord>(a.record.clone())?
-                .undo()?,
-        ),
+        "file" => {
+            let mut r: cordon_contain::quarantine::QuarantineRecord =
+                serde_json::from_value(a.record.clone())?;
+            r.files.iter_mut().for_each(|f| in_store(&mut f.stored, store));
+            Ok(r.undo()?)
+        }
         "process" => {
             Ok(serde_json::from_value::<cordon_contain::freeze::FreezeRecord>(a.record.clone())?.undo()?)
         }
         other => anyhow::bail!("unknown containment kind {other:?}"),
+    }
+}
+
+/// Records name each copy by its absolute path when it was taken, but the case is on the responder's
+/// disk, which may be mounted elsewhere now: the copy is taken from the action's store directory in
+/// the case as it is, when it is there (undo checks its SHA-256 either way).
+fn in_store(stored: &mut PathBuf, store: &Path) {
+    if let Some(name) = stored.file_name() {
+        let here = store.join(name);
+        if here.is_file() {
+            *stored = here;
+        }
     }
 }
