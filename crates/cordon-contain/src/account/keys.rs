@@ -3,7 +3,9 @@
 //! names (tokens expanded as sshd does). Each is moved into the case with the quarantine
 //! primitives rather than deleted, so it stays evidence, and is put back byte-identical on undo.
 
+use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 
 use super::sshd::sshd_keys;
@@ -76,12 +78,29 @@ pub(super) fn plan_keys(
                     .iter()
                     .any(|k| (k.file.meta.dev, k.file.meta.ino) == (file.meta.dev, file.meta.ino))
                 {
+                    // An attacker in the account can point ~/.ssh at another account's directory.
+                    if let Some(real) = quarantine::linked_dir(root, &path) {
+                        notes.push(format!(
+                            "WARNING: a symbolic link on the way to {} leads elsewhere: the file moved is \
+                             really {} (owner {}:{}); if that is another account's, moving it can lock that \
+                             account out",
+                            show_local(&local_path(root, &path)),
+                            show_local(&real.join(OsStr::from_bytes(file_name(&path)))),
+                            file.meta.uid,
+                            file.meta.gid
+                        ));
+                    }
                     keys.push(PlannedKey { file, source });
                 }
             }
         }
     }
     Ok(keys)
+}
+
+/// The last component of a path.
+fn file_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
 /// `%%`, `%h`, `%u`, `%U` expanded as sshd does; relative results are under the home directory.

@@ -3,9 +3,10 @@
 //! never followed and nothing is changed by looking (`O_NOATIME`). Plans use this to look, and apply
 //! and undo to act on the very directory they checked.
 
-use std::ffi::CString;
-use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
 
 use cordon_host::meta::{statx_at, statx_fd};
 use cordon_host::open::{file_type_name, open_in_root, open_regular_at, open_root};
@@ -140,6 +141,16 @@ pub(super) fn open_parent_to_restore(
          from (replaced since?): nothing was put back there; put the directory back, then undo again",
         show_local(&local)
     ))))
+}
+
+/// Where the directory holding `path` really is, when that is not where the path says: a symbolic
+/// link on the way leads elsewhere (`None` when it does not, or when that cannot be read).
+pub(crate) fn linked_dir(root: &Path, path: &[u8]) -> Option<PathBuf> {
+    let (parent, _) = split_path(path)?;
+    let (dir, _) = open_parent(root, path).ok()?;
+    let real = rustix::fs::readlink(format!("/proc/self/fd/{}", dir.as_raw_fd()), Vec::new()).ok()?;
+    let real = PathBuf::from(OsStr::from_bytes(real.as_bytes()));
+    (real != local_path(root, parent)).then_some(real)
 }
 
 /// The directory holding `path`, reached without following any symbolic link (`None` when one is

@@ -46,7 +46,7 @@ use self::restore::roll_back;
 
 pub(crate) use self::file::file_warnings;
 pub use self::file::{DirId, FileKind, MovedFile, PlannedFile};
-pub(crate) use self::lookup::{Found, inspect};
+pub(crate) use self::lookup::{Found, inspect, linked_dir};
 pub use self::meta::{Timestamp, Xattr};
 pub(crate) use self::meta::{flags_of, read_xattrs, write_xattrs};
 pub(crate) use self::restore::{check_put_back, partial, put_back};

@@ -339,6 +339,28 @@ fn a_home_that_is_an_absolute_link_resolves_inside_the_root() {
     );
 }
 
+/// An attacker in the account can point `~/.ssh` at another account's: the plan must say that the file
+/// it moves is really that one (root's keys, say), not let it pass as the account's own.
+#[test]
+fn a_key_file_reached_through_a_link_is_shown_where_it_really_is() {
+    let f = fixture();
+    let root_ssh = f.root.join("root/.ssh");
+    std::fs::create_dir_all(&root_ssh).unwrap();
+    std::fs::write(root_ssh.join("authorized_keys"), b"ssh-ed25519 AAAA responder\n").unwrap();
+    std::fs::create_dir_all(f.root.join("home/mallory")).unwrap();
+    std::os::unix::fs::symlink("/root/.ssh", f.root.join("home/mallory/.ssh")).unwrap();
+    let plan = req(&f, "mallory").plan().unwrap();
+    let text = plan.describe().join("\n");
+    let real = root_ssh.join("authorized_keys");
+    assert!(
+        text.contains("WARNING") && text.contains(&format!("really {}", real.display())),
+        "{text}"
+    );
+    // A key file with no link on the way gets no such warning.
+    let text = req(&f, "alice").plan().unwrap().describe().join("\n");
+    assert!(!text.contains("really"), "{text}");
+}
+
 #[test]
 fn undo_refuses_to_clobber_later_changes() {
     let f = fixture();
