@@ -293,6 +293,7 @@ impl Socket {
         let n = batch.len();
         let (bytes, seqs) = batch.encode(self.seq);
         self.seq = self.seq.wrapping_add(u32::try_from(n).unwrap_or(0) + 2);
+        self.make_room(bytes.len(), n);
         self.send(&bytes, what)?;
         let mut pending: Vec<u32> = seqs.clone();
         let mut first_error: Option<(usize, i32)> = None;
@@ -326,6 +327,30 @@ impl Socket {
                 what: format!("{what} (message {} of {n})", index + 1),
                 errno: Some(errno),
             }),
+        }
+    }
+
+    /// Makes room for one batch: the whole datagram in the send buffer, and an acknowledgement of every
+    /// message in the receive buffer. The defaults (208 KiB where `wmem_default` and `rmem_max` are
+    /// Debian's) are too small for a long allowlist: the kernel refuses the datagram whole
+    /// (`EMSGSIZE`), or commits it and then drops acknowledgements (`ENOBUFS`), which would read as a
+    /// failure while the table is in force. Like `nft`, cordon may go past the sysctl limits
+    /// (`SO_SNDBUFFORCE`, `SO_RCVBUFFORCE`: it has CAP_NET_ADMIN, which nf_tables needs anyway).
+    fn make_room(&self, datagram: usize, messages: usize) {
+        use rustix::net::sockopt as so;
+        // The kernel keeps twice the size asked for, and reports that.
+        let send = datagram.saturating_add(4096);
+        if so::socket_send_buffer_size(&self.fd).is_ok_and(|have| have / 2 < send)
+            && so::set_socket_send_buffer_size_force(&self.fd, send).is_err()
+        {
+            let _ = so::set_socket_send_buffer_size(&self.fd, send);
+        }
+        // An acknowledgement takes well under 2 KiB of receive buffer.
+        let recv = messages.saturating_add(2).saturating_mul(2048).max(1 << 20);
+        if so::socket_recv_buffer_size(&self.fd).is_ok_and(|have| have / 2 < recv)
+            && so::set_socket_recv_buffer_size_force(&self.fd, recv).is_err()
+        {
+            let _ = so::set_socket_recv_buffer_size(&self.fd, recv);
         }
     }
 

@@ -462,6 +462,39 @@ fn the_watchdog_leaves_an_isolation_the_kernel_holds_as_confirmed() {
     assert!(!lab.nft_tables().contains("cordon"));
 }
 
+/// The largest allowlist the plan accepts is one batch of over a thousand messages: more than the
+/// default socket buffers hold (the kernel refuses the datagram whole, or drops acknowledgements).
+#[test]
+fn the_largest_allowlist_is_installed_in_one_batch() {
+    let Some(lab) = Lab::new() else { return };
+    let case = TestCase::new();
+    let mut allow: Vec<String> = (0..255)
+        .map(|i| format!("10.203.{}.{}", i / 200, i % 200 + 1))
+        .collect();
+    allow.push("10.202.1.2".into());
+    let allow = allow.join(",");
+    let out = lab.cordon(
+        &case,
+        "10.202.1.2",
+        &[
+            "contain",
+            "network",
+            "--allow",
+            &allow,
+            "--rollback",
+            "60s",
+            "--apply",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed = lab.nft_table();
+    assert!(listed.contains("ip saddr 10.203.1.55 accept"), "{listed}");
+    assert_eq!(lab.reach(), (true, false, false));
+    let undo = lab.cordon(&case, "10.202.1.2", &["contain", "undo", "network"]);
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    assert!(!lab.nft_tables().contains("cordon"));
+}
+
 #[test]
 fn unsafe_requests_are_refused_and_a_failed_batch_applies_nothing() {
     let Some(lab) = Lab::new() else { return };
