@@ -2,18 +2,23 @@
 //! case (`<case>/contain/<ID>/`), on the responder's media. Files are copied with SHA-256 computed while
 //! streaming and `fsync`ed before the original is changed, so an interrupted action never loses bytes.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::examined::{raw_bytes, raw_text};
 
 /// A file saved into an action's store.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(from = "StoredFileRecord", into = "StoredFileRecord")]
 pub struct StoredFile {
-    /// Where it came from on the host (or under `--root`).
+    /// Where it came from on the host (or under `--root`): any bytes, recorded as text with an
+    /// `original_b64` companion when they are not UTF-8.
     pub original: PathBuf,
     /// Its path inside the store directory (relative to the case directory when recorded by the binary).
     pub stored: PathBuf,
@@ -23,6 +28,47 @@ pub struct StoredFile {
     pub size: u64,
     /// Why it was saved: "shadow backup", "authorized_keys moved aside", "quarantined file".
     pub role: String,
+}
+
+/// How a [`StoredFile`] is recorded: a host path is any bytes, which JSON text cannot hold (and
+/// serialising such a `PathBuf` fails, after the file was already taken off the host).
+#[derive(Serialize, Deserialize)]
+struct StoredFileRecord {
+    original: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    original_b64: Option<String>,
+    stored: PathBuf,
+    sha256: String,
+    size: u64,
+    role: String,
+}
+
+impl From<StoredFile> for StoredFileRecord {
+    fn from(f: StoredFile) -> Self {
+        let (original, original_b64) = raw_text(f.original.as_os_str().as_bytes());
+        StoredFileRecord {
+            original,
+            original_b64,
+            stored: f.stored,
+            sha256: f.sha256,
+            size: f.size,
+            role: f.role,
+        }
+    }
+}
+
+impl From<StoredFileRecord> for StoredFile {
+    fn from(r: StoredFileRecord) -> Self {
+        let original = raw_bytes(&r.original, r.original_b64.as_deref(), "original path")
+            .unwrap_or_else(|_| r.original.clone().into_bytes());
+        StoredFile {
+            original: PathBuf::from(OsString::from_vec(original)),
+            stored: r.stored,
+            sha256: r.sha256,
+            size: r.size,
+            role: r.role,
+        }
+    }
 }
 
 /// Copies `reader` into `store/name` (created exclusively), hashing while streaming, then `fsync`s.
@@ -79,4 +125,31 @@ pub fn sha256_of(path: &Path) -> Result<String, Error> {
         }
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_host_path_that_is_not_utf8_is_recorded_and_read_back() {
+        let f = StoredFile {
+            original: PathBuf::from(OsString::from_vec(b"/var/www/\xff\x1b[2J.php".to_vec())),
+            stored: PathBuf::from("/case/contain/C3/001-__2J.php"),
+            sha256: "00".into(),
+            size: 1,
+            role: "quarantined file".into(),
+        };
+        let json = serde_json::to_value(&f).unwrap();
+        assert!(json.get("original_b64").is_some(), "{json}");
+        assert_eq!(serde_json::from_value::<StoredFile>(json).unwrap(), f);
+        let plain = StoredFile {
+            original: PathBuf::from("/etc/shadow"),
+            ..f
+        };
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(json["original"], "/etc/shadow");
+        assert!(json.get("original_b64").is_none());
+    }
 }

@@ -299,6 +299,31 @@ fn undo_works_after_the_case_directory_moved() {
     assert_eq!(std::fs::read(&shell).unwrap(), b"<?php system($_GET['x']); ?>\n");
 }
 
+/// A dropped file's name may be any bytes: the record is journaled (the move is undoable) and the
+/// name comes back byte for byte.
+#[test]
+fn a_file_whose_name_is_not_utf8_is_quarantined_and_put_back() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let case = TestCase::new();
+    let site = tempfile::tempdir().unwrap();
+    let shell = site.path().join(std::ffi::OsStr::from_bytes(b"\xff\x1b[2Jx.php"));
+    std::fs::write(&shell, b"<?php eval($_POST[1]); ?>\n").unwrap();
+    let out = Command::new(BIN)
+        .env("CORDON_CASE", &case.dir)
+        .arg("contain")
+        .arg("file")
+        .arg(&shell)
+        .arg("--apply")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains('\x1b'), "escaped on the terminal");
+    assert!(!shell.exists());
+    case.ok(&["contain", "undo", &applied_id(&case)]);
+    assert_eq!(std::fs::read(&shell).unwrap(), b"<?php eval($_POST[1]); ?>\n");
+}
+
 struct Busy(Child);
 
 impl Drop for Busy {

@@ -98,6 +98,7 @@ fn apply<R: Serialize>(
         }
     };
     let stored = files(&record);
+    // `json!` would panic on a value that cannot be serialised, after the host was changed.
     journal::applied(
         &mut case,
         ctx,
@@ -105,7 +106,7 @@ fn apply<R: Serialize>(
         kind,
         target,
         serde_json::to_value(&record)?,
-        json!({"stored": stored}),
+        json!({"stored": serde_json::to_value(&stored)?}),
     )?;
     if !stored.is_empty() {
         register(&mut case, ctx, &id, kind, &store, &stored)?;
