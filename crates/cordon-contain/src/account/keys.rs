@@ -8,6 +8,8 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 
+use cordon_host::accounts::PasswdEntry;
+
 use super::sshd::sshd_keys;
 use super::{AccountRecord, PlannedKey, ROLE_KEYS};
 use crate::Error;
@@ -15,22 +17,25 @@ use crate::examined::{local_path, show, show_local};
 use crate::quarantine::{self, Found};
 
 /// The key files of an account: the two default names under its home, and every file a
-/// top-level `AuthorizedKeysFile` names.
+/// top-level `AuthorizedKeysFile` names. A file that is also another account's (`everyone` is
+/// `passwd`) is left in place and said: moving it would lock that account out too, and the expiry
+/// already refuses this account's logins with the keys in it.
 pub(super) fn plan_keys(
     root_fd: &OwnedFd,
     root: &Path,
-    user: &[u8],
-    uid: u32,
-    home: &[u8],
+    account: &PasswdEntry,
+    everyone: &[PasswdEntry],
     notes: &mut Vec<String>,
 ) -> Result<Vec<PlannedKey>, Error> {
-    let mut candidates: Vec<(Vec<u8>, String)> = Vec::new();
+    let (user, uid, home) = (account.name.as_slice(), account.uid, account.home.as_slice());
+    // (path, why it is looked at, the AuthorizedKeysFile token it comes from)
+    let mut candidates: Vec<(Vec<u8>, String, Vec<u8>)> = Vec::new();
     if home.starts_with(b"/") {
         for name in ["authorized_keys", "authorized_keys2"] {
-            let mut p = home.to_vec();
-            p.extend_from_slice(b"/.ssh/");
-            p.extend_from_slice(name.as_bytes());
-            candidates.push((normalize(&p), format!("~/.ssh/{name}")));
+            let token = format!(".ssh/{name}").into_bytes();
+            if let Some(p) = expand(&token, home, user, uid) {
+                candidates.push((normalize(&p), format!("~/.ssh/{name}"), token));
+            }
         }
     } else {
         notes.push(format!(
@@ -54,7 +59,11 @@ pub(super) fn plan_keys(
     }
     for token in config.files.iter().flatten() {
         match expand(token, home, user, uid) {
-            Some(p) => candidates.push((normalize(&p), format!("AuthorizedKeysFile {}", show(token)))),
+            Some(p) => candidates.push((
+                normalize(&p),
+                format!("AuthorizedKeysFile {}", show(token)),
+                token.clone(),
+            )),
             None => notes.push(format!(
                 "AuthorizedKeysFile {} uses a token cordon does not expand: that file was not looked for",
                 show(token)
@@ -62,11 +71,24 @@ pub(super) fn plan_keys(
         }
     }
     let mut keys: Vec<PlannedKey> = Vec::new();
-    for (path, source) in candidates {
+    for (path, source, token) in candidates {
         if keys.iter().any(|k| k.file.path == path) {
             continue;
         }
-        match quarantine::inspect(root, &path, &path)? {
+        let found = quarantine::inspect(root, &path, &path)?;
+        let sharers = also_for(&path, &token, account, everyone);
+        if !sharers.is_empty() && !matches!(found, Found::Absent) {
+            notes.push(format!(
+                "{} ({source}) is also the key file of {}: left in place, since moving it would lock them \
+                 out too; the expiry already refuses {}'s logins with the keys in it (remove its lines by \
+                 hand if wanted)",
+                show_local(&local_path(root, &path)),
+                sharers.join(", "),
+                show(user)
+            ));
+            continue;
+        }
+        match found {
             Found::Absent => {}
             Found::Other(kind) => notes.push(format!(
                 "{} is a {kind}, not a key file: left in place",
@@ -96,6 +118,25 @@ pub(super) fn plan_keys(
         }
     }
     Ok(keys)
+}
+
+/// The other accounts for which `token` names the same file as `path` (a shared home, `%U` of a
+/// second uid 0, a name without any token), escaped for a terminal; at most a few are named.
+fn also_for(path: &[u8], token: &[u8], account: &PasswdEntry, everyone: &[PasswdEntry]) -> Vec<String> {
+    let same: Vec<&PasswdEntry> = everyone
+        .iter()
+        .filter(|e| e.name != account.name)
+        .filter(|e| {
+            expand(token, &e.home, &e.name, e.uid)
+                .filter(|p| p.starts_with(b"/"))
+                .is_some_and(|p| normalize(&p) == path)
+        })
+        .collect();
+    let mut names: Vec<String> = same.iter().take(5).map(|e| show(&e.name)).collect();
+    if same.len() > names.len() {
+        names.push(format!("and {} more", same.len() - names.len()));
+    }
+    names
 }
 
 /// The last component of a path.

@@ -6,7 +6,9 @@
 //!    and sshd refuse an expired account even with a valid SSH key, which `!` alone does not stop.
 //! 2. **SSH keys** — `~/.ssh/authorized_keys`, `authorized_keys2` and whatever a top-level
 //!    `AuthorizedKeysFile` of `sshd_config` names are moved into the case (not deleted), with their
-//!    metadata, through the same primitives as [`quarantine`](crate::quarantine).
+//!    metadata, through the same primitives as [`quarantine`](crate::quarantine). A key file that is
+//!    also another account's (a shared home, `%U` of a second uid 0, a name without a token) stays:
+//!    moving it would lock that account out too, and the expiry already covers this one.
 //! 3. **Running sessions** — on the live host only, and only when asked: every process whose audit
 //!    login uid is the account's is recorded, stopped, then killed. cordon itself and its ancestors are
 //!    never touched (the responder may have `su`'d to that user).

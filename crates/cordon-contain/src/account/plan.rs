@@ -128,7 +128,7 @@ impl AccountRequest {
             ))
         })?;
         let root_dir = open_root(&self.root).map_err(host_error)?;
-        let keys = plan_keys(&root_dir.fd, &self.root, user, entry.uid, &entry.home, &mut notes)?;
+        let keys = plan_keys(&root_dir.fd, &self.root, entry, &entries, &mut notes)?;
         let (sessions, spared) = if self.kill_sessions {
             let proc_fd = crate::freeze::open_proc()?;
             login_processes(&proc_fd, entry.uid, &own_lineage(&proc_fd))

@@ -361,6 +361,44 @@ fn a_key_file_reached_through_a_link_is_shown_where_it_really_is() {
     assert!(!text.contains("really"), "{text}");
 }
 
+/// A key file that `AuthorizedKeysFile` names without `%u`, `%U` or `%h` is every account's: moving
+/// it would lock every account that logs in with it out (the responder's too). The expiry already
+/// refuses the locked account's logins through it.
+#[test]
+fn a_key_file_shared_by_every_account_is_left_in_place() {
+    let f = fixture();
+    let etc_ssh = f.root.join("etc/ssh");
+    std::fs::write(
+        etc_ssh.join("sshd_config.d/50-keys.conf"),
+        "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/everyone\n",
+    )
+    .unwrap();
+    let shared = etc_ssh.join("keys/everyone");
+    std::fs::write(&shared, b"ssh-ed25519 AAAA responder\nssh-ed25519 AAAA alice\n").unwrap();
+    let plan = req(&f, "alice").plan().unwrap();
+    assert!(
+        plan.keys.iter().all(|k| k.file.local() != shared),
+        "{:?}",
+        plan.keys
+    );
+    let text = plan.describe().join("\n");
+    assert!(text.contains("is also the key file of root, daemon"), "{text}");
+    let record = plan.apply(&f.store).unwrap();
+    assert!(shared.exists(), "the shared key file stays");
+    record.undo().unwrap();
+
+    // toor, the second root account, has root's home: root's own key file stays.
+    let root_keys = f.root.join("root/.ssh/authorized_keys");
+    std::fs::create_dir_all(root_keys.parent().unwrap()).unwrap();
+    std::fs::write(&root_keys, b"ssh-ed25519 AAAA responder\n").unwrap();
+    let plan = req(&f, "toor").plan().unwrap();
+    assert!(plan.keys.iter().all(|k| k.file.local() != root_keys));
+    let text = plan.describe().join("\n");
+    assert!(text.contains("is also the key file of root:"), "{text}");
+    plan.apply(&f.store.join("toor")).unwrap();
+    assert!(root_keys.exists());
+}
+
 #[test]
 fn undo_refuses_to_clobber_later_changes() {
     let f = fixture();
