@@ -6,7 +6,8 @@
 //!   on their own; a read error is retried, then bisected down to the sector; unreadable sectors are
 //!   zero-filled and listed in the error map.
 //! * [`sink`] writes the image: plain `dd`-compatible raw bytes or one standard zstd frame, optionally
-//!   split into numbered parts, each output file hashed.
+//!   split into numbered parts, each output file hashed. Raw output goes to disk with `O_DIRECT`
+//!   (no second copy through the page cache); buffered output has its writeback paced as it goes.
 //! * [`verify`] re-reads the source and the image and compares the hashes.
 //! * [`memory`] writes physical memory as LiME from `/dev/crash`, `/proc/kcore` or `/dev/mem`, and
 //!   when the kernel refuses, says exactly which source failed and why.

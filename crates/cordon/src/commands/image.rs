@@ -279,6 +279,7 @@ pub fn run(args: &ImageArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         zstd_level: args.compress.map(|_| args.level),
         hash_outputs: !(single_raw && algorithms.contains(&Algorithm::Sha256)),
         content_size: Some(source.size),
+        direct_io: true,
     };
     let mut opts = AcquireOptions::new(source.size, source.sector_size);
     opts.block_size = usize::try_from(block).unwrap_or(cordon_image::engine::DEFAULT_BLOCK);
