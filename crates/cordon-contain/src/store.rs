@@ -72,6 +72,7 @@ impl From<StoredFileRecord> for StoredFile {
 }
 
 /// Copies `reader` into `store/name` (created exclusively), hashing while streaming, then `fsync`s.
+/// A copy that fails part-way is removed: nothing half-written stays in the case.
 pub fn save(
     reader: &mut impl Read,
     store: &Path,
@@ -89,19 +90,25 @@ pub fn save(
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io("read", original, e)),
-        };
-        let chunk = buf.get(..n).unwrap_or_default();
-        hasher.update(chunk);
-        out.write_all(chunk).map_err(|e| Error::io("write", &dest, e))?;
-        size += n as u64;
+    let copied = (|| {
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("read", original, e)),
+            };
+            let chunk = buf.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            out.write_all(chunk).map_err(|e| Error::io("write", &dest, e))?;
+            size += n as u64;
+        }
+        out.sync_all().map_err(|e| Error::io("fsync", &dest, e))
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&dest);
+        return Err(e);
     }
-    out.sync_all().map_err(|e| Error::io("fsync", &dest, e))?;
     Ok(StoredFile {
         original: original.to_path_buf(),
         stored: dest,
@@ -131,6 +138,36 @@ pub fn sha256_of(path: &Path) -> Result<String, Error> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A disk that fails part-way through a copy leaves no half copy in the case.
+    #[test]
+    fn a_copy_that_fails_half_way_is_not_left_in_the_store() {
+        struct Failing(u8);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.0 += 1;
+                match (self.0, buf.first_mut()) {
+                    (1, Some(b)) => {
+                        *b = b'x';
+                        Ok(1)
+                    }
+                    _ => Err(std::io::Error::other("bad sector")),
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("C4");
+        let e = save(
+            &mut Failing(0),
+            &store,
+            "001-x",
+            Path::new("/x"),
+            "quarantined file",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad sector"), "{e}");
+        assert!(!store.join("001-x").exists());
+    }
 
     #[test]
     fn a_host_path_that_is_not_utf8_is_recorded_and_read_back() {
