@@ -71,7 +71,16 @@ pub struct NetworkPlan {
 impl NetworkRequest {
     /// Checks the request and builds the plan. An empty allowlist is refused: it would cut off
     /// the responder too. A responder session that the allowlist would cut is refused unless `force`.
-    pub fn plan(self, responder: Option<SshSession>, force: bool) -> Result<NetworkPlan, Error> {
+    ///
+    /// `ssh_peers` are the remote ends of the SSH connections established right now: if cordon cannot
+    /// tell which one is the responder's and the allowlist keeps none of them, applying would most
+    /// likely cut the responder too, so that is refused unless `force` as well.
+    pub fn plan(
+        self,
+        responder: Option<SshSession>,
+        ssh_peers: &[IpAddr],
+        force: bool,
+    ) -> Result<NetworkPlan, Error> {
         if self.allow.is_empty() {
             return Err(Error::Refused(
                 "an empty allowlist would cut off the responder too; give --allow with your own address \
@@ -111,11 +120,36 @@ impl NetworkRequest {
                 "your SSH connection from {} port {} (found in {}) stays open",
                 s.client, s.client_port, s.found_in
             )),
+            None if !force && !ssh_peers.is_empty() && !ssh_peers.iter().any(|p| self.allows(p)) => {
+                return Err(Error::Refused(format!(
+                    "cordon cannot tell which SSH connection is yours, and every SSH connection open now \
+                     (from {}) would be cut. Add --allow with your address, or --force if you work from \
+                     the console",
+                    list(ssh_peers)
+                )));
+            }
             None => notes.push(
                 "no SSH connection found for this session (console, or SSH_CONNECTION cleared by sudo in a \
                  detached terminal): make sure the address you work from is allowed"
                     .into(),
             ),
+        }
+        if let Some((s, _)) = &responder
+            && !ssh_peers.is_empty()
+            && !ssh_peers.contains(&s.client)
+        {
+            notes.push(format!(
+                "the SSH connection found in {} (from {}) is not open any more (tmux or screen started by \
+                 an earlier login?): check that the address you work from now is allowed",
+                s.found_in, s.client
+            ));
+        }
+        let cut: Vec<IpAddr> = ssh_peers.iter().filter(|p| !self.allows(p)).copied().collect();
+        if !cut.is_empty() {
+            notes.push(format!(
+                "SSH connections open now from {} will be cut",
+                list(&cut)
+            ));
         }
         notes.push(format!(
             "unless `cordon contain confirm` runs within {}, the isolation is removed automatically \
@@ -147,6 +181,10 @@ impl NetworkRequest {
             responder,
             notes,
         })
+    }
+
+    fn allows(&self, addr: &IpAddr) -> bool {
+        self.allow.iter().any(|n| n.contains(addr))
     }
 
     fn table(&self) -> Table {
@@ -215,7 +253,22 @@ impl NetworkPlan {
     /// Installs the table in one netlink transaction: either all of it is in force or nothing is.
     pub fn apply(&self) -> Result<(), Error> {
         let mut sock = netlink::Socket::open()?;
-        sock.transact(self.table.create_batch(), "install table inet cordon")
+        match sock.transact(self.table.create_batch(), "install table inet cordon") {
+            Ok(()) => Ok(()),
+            // No answer is not a refusal: the kernel may have committed the batch and the
+            // acknowledgement been lost. Ask it, so the journal never says "not applied" for a table
+            // that is in force.
+            Err(
+                e @ Error::Netlink {
+                    errno: Some(11) | None,
+                    ..
+                },
+            ) => match netlink::Socket::open().and_then(|mut s| nft::kernel_state(&mut s)) {
+                Ok(KernelState::Armed { .. }) => Ok(()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -255,6 +308,13 @@ pub fn remove() -> Result<bool, Error> {
 pub fn state() -> Result<KernelState, Error> {
     let mut sock = netlink::Socket::open()?;
     nft::kernel_state(&mut sock)
+}
+
+fn list(addrs: &[IpAddr]) -> String {
+    let mut v: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    v.sort();
+    v.dedup();
+    v.join(", ")
 }
 
 /// "10 minutes", "90 seconds".
@@ -450,9 +510,9 @@ mod tests {
 
     #[test]
     fn empty_or_everything_allowlists_are_refused() {
-        assert!(matches!(req(&[]).plan(None, false), Err(Error::Refused(_))));
+        assert!(matches!(req(&[]).plan(None, &[], false), Err(Error::Refused(_))));
         assert!(matches!(
-            req(&["0.0.0.0/0"]).plan(None, false),
+            req(&["0.0.0.0/0"]).plan(None, &[], false),
             Err(Error::Refused(_))
         ));
     }
@@ -460,18 +520,41 @@ mod tests {
     #[test]
     fn the_responders_own_session_must_be_allowed() {
         let e = req(&["198.51.100.10/32"])
-            .plan(Some(session("203.0.113.9")), false)
+            .plan(Some(session("203.0.113.9")), &[], false)
             .unwrap_err();
         assert!(e.to_string().contains("203.0.113.9"), "{e}");
         assert!(
             req(&["198.51.100.10/32"])
-                .plan(Some(session("203.0.113.9")), true)
+                .plan(Some(session("203.0.113.9")), &[], true)
                 .is_ok()
         );
         let p = req(&["198.51.100.0/24"])
-            .plan(Some(session("198.51.100.77")), false)
+            .plan(Some(session("198.51.100.77")), &[], false)
             .unwrap();
         assert!(p.responder.unwrap().1);
+    }
+
+    #[test]
+    fn open_ssh_connections_are_weighed_when_the_responders_is_unknown() {
+        let peers: Vec<IpAddr> = vec!["203.0.113.9".parse().unwrap(), "192.0.2.44".parse().unwrap()];
+        let e = req(&["198.51.100.10/32"]).plan(None, &peers, false).unwrap_err();
+        assert!(e.to_string().contains("192.0.2.44, 203.0.113.9"), "{e}");
+        assert!(req(&["198.51.100.10/32"]).plan(None, &peers, true).is_ok());
+        let p = req(&["203.0.113.0/24"]).plan(None, &peers, false).unwrap();
+        assert!(
+            p.notes.iter().any(|n| n.contains("from 192.0.2.44 will be cut")),
+            "{:?}",
+            p.notes
+        );
+        // A session variable left over from an earlier login (tmux) is pointed out.
+        let p = req(&["198.51.100.0/24"])
+            .plan(Some(session("198.51.100.77")), &peers, false)
+            .unwrap();
+        assert!(
+            p.notes.iter().any(|n| n.contains("not open any more")),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]
@@ -510,7 +593,7 @@ mod tests {
 
     #[test]
     fn every_chain_ends_with_the_armed_drop() {
-        let p = req(&["198.51.100.10/32"]).plan(None, false).unwrap();
+        let p = req(&["198.51.100.10/32"]).plan(None, &[], false).unwrap();
         assert_eq!(p.table.chains.len(), 3);
         for c in &p.table.chains {
             assert_eq!(c.rules.last().unwrap().text, "meta nfproto @armed counter drop");

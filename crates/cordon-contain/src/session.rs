@@ -100,6 +100,31 @@ pub fn responder_session(proc: &Path) -> Option<SshSession> {
     None
 }
 
+/// Remote addresses of the TCP connections established now to sshd's port (22, and the port the
+/// responder's own session arrived on), read from `/proc/net/tcp{,6}` of cordon's network namespace.
+pub fn ssh_peers(proc: &Path, session: Option<&SshSession>) -> Vec<IpAddr> {
+    let mut ports = vec![22u16];
+    if let Some(s) = session {
+        ports.push(s.server_port);
+    }
+    let mut peers = Vec::new();
+    for file in ["net/tcp", "net/tcp6"] {
+        let Ok(text) = cordon_host::open::read_capped(&proc.join(file), 64 << 20) else {
+            continue;
+        };
+        for sock in cordon_host::net::parse_inet(&text.bytes) {
+            // TCP_ESTABLISHED
+            if sock.state == 1 && ports.contains(&sock.local_port) && !sock.remote.is_loopback() {
+                let peer = sock.remote.to_canonical();
+                if !peers.contains(&peer) {
+                    peers.push(peer);
+                }
+            }
+        }
+    }
+    peers
+}
+
 fn parent_of(proc_fd: &std::os::fd::OwnedFd, pid: i32) -> Option<i32> {
     procfs::read_process(
         proc_fd,

@@ -527,6 +527,70 @@ fn unsafe_requests_are_refused_and_a_failed_batch_applies_nothing() {
         "{}",
         stderr(&out)
     );
+    // Without the variable anywhere, the SSH connections open now decide: the only one (from the
+    // other machine, to port 22) would be cut, so cordon refuses rather than guess.
+    let held = [
+        (
+            "host",
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+s.bind(('0.0.0.0',22))\ns.listen(1)\nc,_=s.accept()\ntime.sleep(60)\n",
+        ),
+        (
+            "other",
+            concat!(
+                "import socket,time\nfor i in range(100):\n    try:\n",
+                "        s=socket.create_connection(('10.202.2.1',22),timeout=1)\n        break\n",
+                "    except OSError:\n        time.sleep(0.1)\ntime.sleep(60)\n",
+            ),
+        ),
+    ];
+    let mut holders: Vec<std::process::Child> = held
+        .iter()
+        .map(|(which, code)| {
+            let ns = if *which == "host" { &lab.host } else { &lab.other };
+            Command::new("ip")
+                .args(["netns", "exec", ns, "python3", "-c", code])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let established = wait_until(Duration::from_secs(10), || {
+        let tcp = Command::new("ip")
+            .args(["netns", "exec", &lab.host, "cat", "/proc/net/tcp"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&tcp.stdout)
+            .lines()
+            .any(|l| l.contains(":0016 ") && l.split_whitespace().nth(3) == Some("01"))
+    });
+    // A dry run: the refusal comes from the plan itself.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.host,
+            BIN,
+            "contain",
+            "network",
+            "--allow",
+            "10.202.1.2",
+        ])
+        .env("CORDON_CASE", &case.dir)
+        .env_remove("SSH_CONNECTION")
+        .output()
+        .unwrap();
+    let refused = out.status.code() == Some(2) && stderr(&out).contains("from 10.202.2.2");
+    for h in &mut holders {
+        let _ = h.kill();
+        let _ = h.wait();
+    }
+    assert!(established, "the test's SSH-port connection was not established");
+    assert!(
+        refused,
+        "an open SSH connection that would be cut stops an unidentified responder: {}",
+        stderr(&out)
+    );
+    assert!(!lab.nft_tables().contains("cordon"));
     // An empty allowlist.
     let out = lab.cordon(&case, "10.202.1.2", &["contain", "network", "--apply"]);
     assert_eq!(out.status.code(), Some(2));

@@ -59,7 +59,8 @@ pub fn run(args: &NetworkArgs, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         rollback_secs: args.rollback.as_secs(),
     };
     let responder = cordon_contain::session::responder_session(Path::new("/proc"));
-    let plan = request.plan(responder, args.act.force)?;
+    let peers = cordon_contain::session::ssh_peers(Path::new("/proc"), responder.as_ref());
+    let plan = request.plan(responder, &peers, args.act.force)?;
     let target: String = plan
         .request
         .allow
