@@ -36,6 +36,7 @@ pub const MAX_ALLOW: usize = 256;
 const LOOPBACK_IFINDEX: u32 = 1;
 const NFPROTO_IPV4: u8 = 2;
 const NFPROTO_IPV6: u8 = 10;
+const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_ICMPV6: u8 = 58;
@@ -195,6 +196,14 @@ impl NetworkRequest {
             input.push(established());
             output.push(established());
             forward.push(established());
+        } else {
+            // ICMP errors about flows that are allowed (conntrack marks them "related"): without
+            // "fragmentation needed" / "packet too big" path-MTU discovery fails and the responder's
+            // SSH session can stall on a path with a smaller MTU.
+            for (proto, name) in [(IPPROTO_ICMP, "icmp"), (IPPROTO_ICMPV6, "ipv6-icmp")] {
+                input.push(icmp_related(proto, name));
+                output.push(icmp_related(proto, name));
+            }
         }
         if self.allow_dns {
             for proto in [IPPROTO_UDP, IPPROTO_TCP] {
@@ -359,6 +368,16 @@ fn ct_state(mask: u32) -> Vec<Expr> {
         Expr::Mask(mask.to_ne_bytes().to_vec()),
         Expr::Cmp(CmpOp::Neq, 0u32.to_ne_bytes().to_vec()),
     ]
+}
+
+fn icmp_related(proto: u8, name: &str) -> Rule {
+    let mut exprs = vec![Expr::Meta(MetaKey::L4Proto), Expr::Cmp(CmpOp::Eq, vec![proto])];
+    exprs.extend(ct_state(CT_RELATED));
+    rule(
+        format!("meta l4proto {name} ct state related accept"),
+        exprs,
+        Verdict::Accept,
+    )
 }
 
 fn established() -> Rule {
@@ -598,6 +617,13 @@ mod tests {
         for c in &p.table.chains {
             assert_eq!(c.rules.last().unwrap().text, "meta nfproto @armed counter drop");
         }
+        let input = &p.table.chains[0];
+        assert!(
+            input
+                .rules
+                .iter()
+                .any(|r| r.text == "meta l4proto icmp ct state related accept")
+        );
         let text = p.table.to_nft();
         assert!(
             text.contains("elements = { ipv4 timeout 600s, ipv6 timeout 600s }"),

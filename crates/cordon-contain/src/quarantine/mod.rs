@@ -103,6 +103,26 @@ impl QuarantineRequest {
             }
             files.push(planned);
         }
+        // A file the package manager installed is part of the system: moving a trojaned `sshd` or
+        // libc away without reinstalling its package can break the host (or the responder's login).
+        let root = files
+            .first()
+            .map(|f| f.root.clone())
+            .unwrap_or_else(|| PathBuf::from("/"));
+        if let Ok(dir) = cordon_host::open::open_root(&root) {
+            let db = cordon_host::dpkg::PackageDb::load(&dir.fd);
+            for f in &files {
+                if let Some(pkg) = db.owner(&f.path) {
+                    notes.push(format!(
+                        "WARNING: {} belongs to the installed package {}: the system may need it. If the \
+                         attacker replaced it, reinstall the package from a trusted source (check with \
+                         `cordon verify packages`) rather than leave it missing",
+                        show(&f.path),
+                        show(pkg.as_bytes())
+                    ));
+                }
+            }
+        }
         notes.push(
             "each copy in the case is fsynced and its SHA-256 checked before the original is removed; the \
              copy is read-only and not executable"
@@ -110,7 +130,7 @@ impl QuarantineRequest {
         );
         notes.push(
             "a process already running from one of these files keeps running: freeze it (cordon contain \
-             freeze) before or after"
+             process PID) before or after"
                 .into(),
         );
         notes.push("the modification time of each containing directory changes".into());

@@ -260,6 +260,19 @@ fn a_web_shell_is_quarantined_into_the_case_and_put_back_identical() {
         .unwrap_or_else(|| panic!("{md}"));
     assert!(line.contains("undone"), "{line}");
 
+    // A file the package manager installed gets a warning in the plan (a dry run: nothing moves).
+    let ls = if Path::new("/usr/bin/ls").exists() {
+        "/usr/bin/ls"
+    } else {
+        "/bin/ls"
+    };
+    let plan = case.ok(&["contain", "file", ls]);
+    assert!(
+        plan.contains("belongs to the installed package coreutils"),
+        "{plan}"
+    );
+    assert!(Path::new(ls).exists());
+
     // A FIFO and a missing path are refused with a clear error.
     let fifo = site.path().join("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
