@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::{BIN, TestCase, stderr, stdout};
+use crate::{BIN, TestCase, ip, stderr, stdout};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -16,15 +16,6 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 struct Netns {
     capture: String,
     sender: String,
-}
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 impl Netns {

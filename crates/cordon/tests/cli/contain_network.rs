@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{BIN, TestCase, stderr, stdout};
+use crate::{BIN, TestCase, ip, stderr, stdout};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 const PORT: &str = "8022";
@@ -26,15 +26,6 @@ struct Lab {
     resp: String,
     other: String,
     servers: Vec<Child>,
-}
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 impl Lab {
@@ -144,6 +135,23 @@ impl Lab {
             .unwrap()
     }
 
+    /// `contain network --allow ALLOW --rollback WINDOW --apply`, run by the responder (10.202.1.2).
+    fn isolate(&self, case: &TestCase, allow: &str, window: &str) -> std::process::Output {
+        self.cordon(
+            case,
+            "10.202.1.2",
+            &[
+                "contain",
+                "network",
+                "--allow",
+                allow,
+                "--rollback",
+                window,
+                "--apply",
+            ],
+        )
+    }
+
     fn nft_tables(&self) -> String {
         let out = Command::new("ip")
             .args(["netns", "exec", &self.host, "nft", "list", "tables"])
@@ -227,19 +235,7 @@ fn only_the_responder_gets_through_and_without_confirm_everything_comes_back() {
     assert!(!lab.nft_tables().contains("cordon"));
     assert_eq!(lab.reach(), (true, true, true));
 
-    let out = lab.cordon(
-        &case,
-        "10.202.1.2",
-        &[
-            "contain",
-            "network",
-            "--allow",
-            "10.202.1.2",
-            "--rollback",
-            "6s",
-            "--apply",
-        ],
-    );
+    let out = lab.isolate(&case, "10.202.1.2", "6s");
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let applied_at = Instant::now();
     assert!(stdout(&out).contains("APPLIED"), "{}", stdout(&out));
@@ -302,19 +298,7 @@ fn only_the_responder_gets_through_and_without_confirm_everything_comes_back() {
 fn confirm_keeps_the_isolation_and_undo_restores_it() {
     let Some(lab) = Lab::new() else { return };
     let case = TestCase::new();
-    let out = lab.cordon(
-        &case,
-        "10.202.1.2",
-        &[
-            "contain",
-            "network",
-            "--allow",
-            "10.202.1.0/24",
-            "--rollback",
-            "4s",
-            "--apply",
-        ],
-    );
+    let out = lab.isolate(&case, "10.202.1.0/24", "4s");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let ok = lab.cordon(&case, "10.202.1.2", &["contain", "confirm"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
@@ -365,19 +349,7 @@ fn confirm_keeps_the_isolation_and_undo_restores_it() {
 fn the_kernel_rolls_back_even_when_the_watchdog_is_killed() {
     let Some(lab) = Lab::new() else { return };
     let case = TestCase::new();
-    let out = lab.cordon(
-        &case,
-        "10.202.1.2",
-        &[
-            "contain",
-            "network",
-            "--allow",
-            "10.202.1.2",
-            "--rollback",
-            "4s",
-            "--apply",
-        ],
-    );
+    let out = lab.isolate(&case, "10.202.1.2", "4s");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let pid = applied_entry(&case)["data"]["watchdog_pid"]
         .as_u64()
@@ -418,19 +390,7 @@ fn the_kernel_rolls_back_even_when_the_watchdog_is_killed() {
 fn the_watchdog_leaves_an_isolation_the_kernel_holds_as_confirmed() {
     let Some(lab) = Lab::new() else { return };
     let case = TestCase::new();
-    let out = lab.cordon(
-        &case,
-        "10.202.1.2",
-        &[
-            "contain",
-            "network",
-            "--allow",
-            "10.202.1.2",
-            "--rollback",
-            "4s",
-            "--apply",
-        ],
-    );
+    let out = lab.isolate(&case, "10.202.1.2", "4s");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // What `confirm` does in the kernel, without its journal entry (yet).
     let swapped = Command::new("ip")

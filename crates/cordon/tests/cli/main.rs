@@ -100,6 +100,16 @@ impl TestCase {
     }
 }
 
+/// Runs `ip ARGS` quietly (network namespaces for the capture and containment tests); true on success.
+pub(crate) fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
