@@ -121,14 +121,19 @@ pub fn save(
 /// SHA-256 of a file in the store, to check it before putting it back.
 pub fn sha256_of(path: &Path) -> Result<String, Error> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    sha256_reader(&mut f).map_err(|e| Error::io("read", path, e))
+}
+
+/// SHA-256 (hex) of everything `reader` yields, read in 1 MiB chunks.
+pub(crate) fn sha256_reader(reader: &mut impl Read) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        match f.read(&mut buf) {
+        match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => hasher.update(buf.get(..n).unwrap_or_default()),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
+            Err(e) => return Err(e),
         }
     }
     Ok(hex::encode(hasher.finalize()))

@@ -12,7 +12,6 @@ use cordon_core::escape_terminal;
 use cordon_host::open::open_regular_at;
 use cordon_host::procfs::{self, ProcStat, ReadParts};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::cgroup::cgroup_v2_path;
 use crate::Error;
@@ -216,17 +215,7 @@ pub(super) fn exe_sha256(proc_fd: &OwnedFd, pid: i32, starttime: u64) -> Option<
     if read_stat(proc_fd, pid).map(|s| s.starttime) != Some(starttime) {
         return None;
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    }
-    Some(hex::encode(hasher.finalize()))
+    crate::store::sha256_reader(&mut f).ok()
 }
 
 #[cfg(test)]
